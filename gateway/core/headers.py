@@ -1,0 +1,128 @@
+"""Header maps as every layer sees them: an ordered list of (name, value) byte pairs.
+
+Names are lowercase bytes; request maps carry HTTP/2-style pseudo-headers first (``:method``, ``:scheme``,
+``:authority``, ``:path``; ``:protocol`` for extended CONNECT) and response maps carry ``:status``. HTTP/1.1 and
+HTTP/2 codecs both produce this shape, so filters and proxy-wasm plugins never know which protocol carried a
+request. Values are kept as the peer sent them (minus surrounding whitespace, as the codecs strip it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+Pair = tuple[bytes, bytes]
+
+
+class HeaderMap:
+    """An ordered multimap of lowercase byte names to byte values.
+
+    Lookups are linear: real requests carry a few dozen headers, where a scan beats maintaining an index.
+    """
+
+    __slots__ = ("_pairs",)
+
+    def __init__(self, pairs: Iterable[Pair] = ()) -> None:
+        self._pairs: list[Pair] = list(pairs)
+
+    @classmethod
+    def from_list(cls, pairs: list[Pair]) -> HeaderMap:
+        """Adopt ``pairs`` without copying (the caller hands over ownership)."""
+        hm = cls.__new__(cls)
+        hm._pairs = pairs
+        return hm
+
+    def get(self, name: bytes) -> bytes | None:
+        """The first value of ``name``, or None."""
+        for k, v in self._pairs:
+            if k == name:
+                return v
+        return None
+
+    def get_all(self, name: bytes) -> list[bytes]:
+        return [v for k, v in self._pairs if k == name]
+
+    def joined(self, name: bytes) -> bytes | None:
+        """All values of ``name`` joined with commas, as RFC 9110 combines repeated fields; None when absent."""
+        values = self.get_all(name)
+        return b",".join(values) if values else None
+
+    def __contains__(self, name: object) -> bool:
+        return any(k == name for k, _ in self._pairs)
+
+    def add(self, name: bytes, value: bytes) -> None:
+        """Append a value; pseudo-headers stay ahead of regular ones."""
+        if name[:1] == b":":
+            index = 0
+            while index < len(self._pairs) and self._pairs[index][0][:1] == b":":
+                index += 1
+            self._pairs.insert(index, (name, value))
+        else:
+            self._pairs.append((name, value))
+
+    def set(self, name: bytes, value: bytes) -> None:
+        """Replace the first value of ``name`` in place and drop the others; append when absent."""
+        pairs = self._pairs
+        for i, (k, _) in enumerate(pairs):
+            if k == name:
+                pairs[i] = (name, value)
+                self._pairs = pairs[: i + 1] + [p for p in pairs[i + 1 :] if p[0] != name]
+                return
+        self.add(name, value)
+
+    def set_default(self, name: bytes, value: bytes) -> None:
+        """Add ``name`` only when absent."""
+        if name not in self:
+            self.add(name, value)
+
+    def remove(self, name: bytes) -> int:
+        """Remove every value of ``name``; returns how many were removed."""
+        before = len(self._pairs)
+        self._pairs = [p for p in self._pairs if p[0] != name]
+        return before - len(self._pairs)
+
+    def remove_prefix(self, prefix: bytes) -> None:
+        self._pairs = [p for p in self._pairs if not p[0].startswith(prefix)]
+
+    def pairs(self) -> list[Pair]:
+        """The underlying list (mutations through it are visible): for codecs and the wasm host."""
+        return self._pairs
+
+    def replace_all(self, pairs: list[Pair]) -> None:
+        self._pairs = pairs
+
+    def copy(self) -> HeaderMap:
+        return HeaderMap.from_list(list(self._pairs))
+
+    def byte_size(self) -> int:
+        """Bytes of names and values, as Envoy counts them against ``max_request_headers_kb``."""
+        return sum(len(k) + len(v) for k, v in self._pairs)
+
+    def __iter__(self) -> Iterator[Pair]:
+        return iter(self._pairs)
+
+    def __len__(self) -> int:
+        return len(self._pairs)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, HeaderMap) and other._pairs == self._pairs
+
+    def __repr__(self) -> str:
+        return f"HeaderMap({self._pairs!r})"
+
+    # Pseudo-header shortcuts: the hot path reads these on every request.
+    @property
+    def method(self) -> bytes | None:
+        return self.get(b":method")
+
+    @property
+    def path(self) -> bytes | None:
+        return self.get(b":path")
+
+    @property
+    def authority(self) -> bytes | None:
+        return self.get(b":authority")
+
+    @property
+    def status(self) -> int | None:
+        raw = self.get(b":status")
+        return int(raw) if raw is not None and raw.isdigit() else None

@@ -1,0 +1,192 @@
+"""The HTTP filter contract: phase hooks with pass-through defaults that return a status, as Envoy's
+StreamDecoderFilter/StreamEncoderFilter and proxy-wasm's callbacks do.
+
+Decode path: the connection manager calls each filter's ``decode_*`` in chain order; the router is the last
+filter. Encode path: the router (or a local reply) hands response parts to ``StreamFilterCallbacks.encode_*`` and
+the connection manager runs each filter's ``encode_*`` in reverse order.
+
+Statuses (Envoy's semantics):
+- headers CONTINUE passes them on; STOP_ITERATION holds them (later data still reaches this filter);
+  STOP_ALL_ITERATION_AND_BUFFER holds headers and buffers all following data and trailers until
+  ``continue_decoding()``/``continue_encoding()``; STOP_ALL_ITERATION_AND_WATERMARK does the same but applies flow
+  control at the buffer limit instead of failing.
+- data CONTINUE passes it (and headers held by STOP_ITERATION); STOP_ITERATION_AND_BUFFER buffers it and calls the
+  filter again with the next chunk (the buffer is readable through ``decoding_buffer()``); past the buffer limit the
+  request gets 413 (the response: 500). STOP_ITERATION_AND_WATERMARK buffers with flow control; STOP_ITERATION_NO_BUFFER
+  drops nothing but keeps nothing: the filter took the data.
+- trailers CONTINUE or STOP_ITERATION.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from enum import IntEnum
+from typing import Any, Protocol
+
+from gateway.core.flags import ResponseFlag
+from gateway.core.headers import HeaderMap
+from gateway.core.stream_info import StreamInfo
+
+
+class HeadersStatus(IntEnum):
+    CONTINUE = 0
+    STOP_ITERATION = 1
+    STOP_ALL_ITERATION_AND_BUFFER = 3
+    STOP_ALL_ITERATION_AND_WATERMARK = 4
+
+
+class DataStatus(IntEnum):
+    CONTINUE = 0
+    STOP_ITERATION_AND_BUFFER = 1
+    STOP_ITERATION_AND_WATERMARK = 2
+    STOP_ITERATION_NO_BUFFER = 3
+
+
+class TrailersStatus(IntEnum):
+    CONTINUE = 0
+    STOP_ITERATION = 1
+
+
+class RouteEntry(Protocol):
+    """What filters may ask of the route chosen for a stream; the router defines the concrete type."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def cluster_name(self) -> str: ...
+
+
+class StreamFilterCallbacks(Protocol):
+    """What the connection manager offers each filter of one stream."""
+
+    @property
+    def stream_id(self) -> int: ...
+
+    @property
+    def stream_info(self) -> StreamInfo: ...
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop: ...
+
+    @property
+    def request_headers(self) -> HeaderMap | None: ...
+
+    def route(self) -> RouteEntry | None:
+        """The route for the current request headers, resolved once and cached until ``clear_route_cache``."""
+        ...
+
+    def clear_route_cache(self) -> None: ...
+
+    # -- decode path --
+    def continue_decoding(self) -> None:
+        """Resume a decode path this filter stopped; held headers, buffered data and trailers move on."""
+        ...
+
+    def decoding_buffer(self) -> bytearray | None:
+        """The request body buffered at this filter so far (None when nothing is buffered)."""
+        ...
+
+    def add_decoded_data(self, data: bytes) -> None:
+        """Append to the buffered request body (for a filter that rewrites it while stopped)."""
+        ...
+
+    @property
+    def decoder_buffer_limit(self) -> int: ...
+
+    def send_local_reply(
+        self,
+        status: int,
+        body: bytes = b"",
+        headers: HeaderMap | None = None,
+        details: str = "",
+        flag: ResponseFlag = ResponseFlag.NONE,
+        grpc_status: int | None = None,
+    ) -> None:
+        """Answer the stream from here; the reply runs through the encode path of the filters before this one.
+        Ends the decode path: no later decode hook of any filter runs."""
+        ...
+
+    # -- encode path, entered by the filter that produces the response (the router) --
+    def encode_1xx_headers(self, headers: HeaderMap) -> None: ...
+
+    def encode_headers(self, headers: HeaderMap, end_stream: bool) -> None: ...
+
+    def encode_data(self, data: bytearray, end_stream: bool) -> None: ...
+
+    def encode_trailers(self, trailers: HeaderMap) -> None: ...
+
+    def continue_encoding(self) -> None: ...
+
+    def encoding_buffer(self) -> bytearray | None: ...
+
+    def add_encoded_data(self, data: bytes) -> None: ...
+
+    @property
+    def encoder_buffer_limit(self) -> int: ...
+
+    # -- stream control --
+    def reset_stream(self, flag: ResponseFlag = ResponseFlag.LOCAL_RESET, details: str = "") -> None:
+        """Abort the stream; the downstream sees a reset (HTTP/1.1: the connection closes)."""
+        ...
+
+    def add_downstream_watermark_callbacks(self, above: Callable[[], None], below: Callable[[], None]) -> None:
+        """Be told when the downstream's write buffer passes its high (``above``) and low (``below``) marks,
+        so the producer of the response can stop and resume reading its source."""
+        ...
+
+
+class HttpFilter:
+    """Base filter: every hook passes through. Subclasses override the phases they care about."""
+
+    __slots__ = ("callbacks",)
+
+    callbacks: StreamFilterCallbacks
+
+    def set_callbacks(self, callbacks: StreamFilterCallbacks) -> None:
+        self.callbacks = callbacks
+
+    def decode_headers(self, headers: HeaderMap, end_stream: bool) -> HeadersStatus:
+        return HeadersStatus.CONTINUE
+
+    def decode_data(self, data: bytearray, end_stream: bool) -> DataStatus:
+        return DataStatus.CONTINUE
+
+    def decode_trailers(self, trailers: HeaderMap) -> TrailersStatus:
+        return TrailersStatus.CONTINUE
+
+    def encode_1xx_headers(self, headers: HeaderMap) -> HeadersStatus:
+        return HeadersStatus.CONTINUE
+
+    def encode_headers(self, headers: HeaderMap, end_stream: bool) -> HeadersStatus:
+        return HeadersStatus.CONTINUE
+
+    def encode_data(self, data: bytearray, end_stream: bool) -> DataStatus:
+        return DataStatus.CONTINUE
+
+    def encode_trailers(self, trailers: HeaderMap) -> TrailersStatus:
+        return TrailersStatus.CONTINUE
+
+    def on_stream_complete(self) -> None:
+        """The stream ended (complete or reset), before the access log is written."""
+
+    def on_log(self, stream_info: StreamInfo) -> None:
+        """Access-log time: everything about the stream is final."""
+
+    def on_destroy(self) -> None:
+        """Release anything held for the stream (timers, upstream requests, plugin contexts)."""
+
+
+# A factory builds one filter per stream; it is created once at config time from the filter's config.
+FilterFactory = Callable[[], HttpFilter]
+
+
+class FilterFactoryContext(Protocol):
+    """What a filter's factory may use at config time: shared services of the server."""
+
+    @property
+    def stats(self) -> Any: ...
+
+    @property
+    def cluster_manager(self) -> Any: ...

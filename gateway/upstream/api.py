@@ -1,0 +1,97 @@
+"""The contract between the router and the upstream side (cluster manager, clusters, pools).
+
+The router asks a cluster for a stream: ``Cluster.new_stream(callbacks, lb_context)``. The cluster picks a host
+with its load balancer, checks its circuit breakers, takes a connection from the host's pool (opening one when
+needed, within ``connect_timeout``), and then calls exactly one of ``callbacks.on_pool_ready(stream)`` or
+``callbacks.on_pool_failure(...)`` — possibly synchronously, before ``new_stream`` returns. The response then
+arrives through the other ``on_upstream_*`` callbacks. The returned handle cancels a request still waiting
+for a connection.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from gateway.core.errors import ResetReason
+from gateway.core.flags import ResponseFlag
+from gateway.core.headers import HeaderMap
+
+
+@dataclass(slots=True)
+class LoadBalancerContext:
+    """Per-request inputs to host selection (hash keys come with consistent-hash policies later)."""
+
+    hash_key: int | None = None
+    downstream_address: str = ""
+
+
+class UpstreamStream(Protocol):
+    """One request on an upstream connection, given by the pool once a connection is ready."""
+
+    @property
+    def host_address(self) -> str:
+        """``ip:port`` of the host serving this stream (``%UPSTREAM_HOST%``)."""
+        ...
+
+    @property
+    def local_address(self) -> str: ...
+
+    def send_headers(self, headers: HeaderMap, end_stream: bool) -> None: ...
+
+    def send_data(self, data: bytes | bytearray, end_stream: bool) -> None: ...
+
+    def send_trailers(self, trailers: HeaderMap) -> None: ...
+
+    def reset(self) -> None:
+        """Abandon the stream; its connection is closed rather than reused."""
+        ...
+
+    def read_disable(self, disabled: bool) -> None:
+        """Stop/resume reading the response (backpressure from a slow downstream)."""
+        ...
+
+
+class UpstreamCallbacks(Protocol):
+    """Implemented by the router's upstream request."""
+
+    def on_pool_ready(self, stream: UpstreamStream) -> None: ...
+
+    def on_pool_failure(self, reason: ResetReason, flag: ResponseFlag, detail: str, host_address: str) -> None:
+        """No stream could be had: overflow (UO), no healthy host (UH), connect failure/timeout (UF)."""
+        ...
+
+    def on_upstream_1xx_headers(self, headers: HeaderMap) -> None: ...
+
+    def on_upstream_headers(self, headers: HeaderMap, end_stream: bool) -> None: ...
+
+    def on_upstream_data(self, data: bytes, end_stream: bool) -> None: ...
+
+    def on_upstream_trailers(self, trailers: HeaderMap) -> None: ...
+
+    def on_upstream_reset(self, reason: ResetReason, detail: str) -> None:
+        """The stream failed after it was handed out (connection closed or reset mid-response)."""
+        ...
+
+    def on_upstream_above_write_buffer_high_watermark(self) -> None:
+        """The upstream connection's write buffer is full: stop reading the downstream body."""
+        ...
+
+    def on_upstream_below_write_buffer_low_watermark(self) -> None: ...
+
+
+class Cancellable(Protocol):
+    def cancel(self) -> None: ...
+
+
+class Cluster(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    def new_stream(self, callbacks: UpstreamCallbacks, lb_context: LoadBalancerContext) -> Cancellable | None:
+        """Start acquiring a stream; None when the callbacks were already called (ready or failed)."""
+        ...
+
+
+class ClusterManager(Protocol):
+    def get(self, name: str) -> Cluster | None: ...

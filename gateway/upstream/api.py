@@ -95,3 +95,42 @@ class Cluster(Protocol):
 
 class ClusterManager(Protocol):
     def get(self, name: str) -> Cluster | None: ...
+
+
+class HostView(Protocol):
+    """A host as the admin's ``/clusters`` shows it."""
+
+    @property
+    def address(self) -> str:
+        """``ip:port``."""
+        ...
+
+    @property
+    def hostname(self) -> str: ...
+
+    @property
+    def weight(self) -> int: ...
+
+    @property
+    def priority(self) -> int: ...
+
+    @property
+    def healthy(self) -> bool: ...
+
+    def host_stats(self) -> dict[str, int]:
+        """Envoy's per-host stats: cx_total, cx_active, cx_connect_fail, rq_total, rq_active, rq_error,
+        rq_success, rq_timeout."""
+        ...
+
+
+class ClusterView(Protocol):
+    """A cluster as the admin shows it."""
+
+    @property
+    def name(self) -> str: ...
+
+    def hosts(self) -> list[HostView]: ...
+
+    def circuit_breaker_thresholds(self) -> dict[str, int]:
+        """max_connections, max_pending_requests, max_requests, max_retries of the DEFAULT priority."""
+        ...

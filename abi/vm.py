@@ -1,0 +1,451 @@
+"""The wasmtime adapter: engine, on-disk compile cache, instances, and the fast call paths.
+
+Nothing outside this module and `memory.py` sees ctypes. Setup (compile, link, instantiate) uses the
+package's public API; the per-call paths use the C API it ships (`wasmtime._ffi`):
+  * guest calls go through `wasmtime_func_call_unchecked` with a preallocated raw argument buffer;
+  * host functions are defined once per engine with `wasmtime_linker_define_func_unchecked` and lean
+    ctypes callbacks that read raw i32/i64 slots, mask them to unsigned and call a plain Python function.
+A host function reaches its VM through a thread-local "current VM" set on every entry into the guest, so
+one linker (and one set of callbacks) serves every VM of the engine. A Python exception in a host function
+is recorded on that VM and turned into a guest trap; the call then raises `VmTrap` with the cause.
+
+CPU deadlines use epoch interruption: a daemon thread ticks the engine every `epoch_tick_ms`, and each
+outermost guest call re-arms the store's deadline. Guest code releases the GIL, so the ticker runs while
+the guest spins. Memory is capped per store with `Store.set_limits`.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import importlib.metadata
+import logging
+import os
+import tempfile
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import wasmtime
+from wasmtime import _ffi as ffi
+
+from abi.errors import GuestTrap, MemoryAccessError, TrapKind, VmTrap
+from abi.memory import U32, GuestMemory
+
+log = logging.getLogger("abi.vm")
+
+WASMTIME_VERSION = importlib.metadata.version("wasmtime")
+
+_VALTYPE = {"i": "i32", "I": "i64", "F": "f64"}
+
+# Private ctypes handles (our own argtypes, plain ints in and out) so the hot path skips the
+# package's typed wrappers and pointer checks.
+_VP = ctypes.c_void_p
+_call_unchecked = ctypes.CFUNCTYPE(_VP, _VP, _VP, _VP, ctypes.c_size_t, _VP)(
+    ctypes.cast(ffi.dll.wasmtime_func_call_unchecked, _VP).value
+)
+_set_deadline = ctypes.CFUNCTYPE(None, _VP, ctypes.c_uint64)(
+    ctypes.cast(ffi.dll.wasmtime_context_set_epoch_deadline, _VP).value
+)
+_trap_new = ctypes.CFUNCTYPE(_VP, ctypes.c_char_p, ctypes.c_size_t)(
+    ctypes.cast(ffi.dll.wasmtime_trap_new, _VP).value
+)
+_define_unchecked = ctypes.CFUNCTYPE(_VP, _VP, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p,
+                                     ctypes.c_size_t, _VP, _VP, _VP, _VP)(
+    ctypes.cast(ffi.dll.wasmtime_linker_define_func_unchecked, _VP).value
+)
+_memory_data = ctypes.CFUNCTYPE(_VP, _VP, _VP)(ctypes.cast(ffi.dll.wasmtime_memory_data, _VP).value)
+_memory_size = ctypes.CFUNCTYPE(ctypes.c_size_t, _VP, _VP)(
+    ctypes.cast(ffi.dll.wasmtime_memory_data_size, _VP).value
+)
+_caller_export_get = ctypes.CFUNCTYPE(ctypes.c_bool, _VP, ctypes.c_char_p, ctypes.c_size_t, _VP)(
+    ctypes.cast(ffi.dll.wasmtime_caller_export_get, _VP).value
+)
+# (env, caller, args_and_results, count) -> trap pointer or 0
+_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_size_t, _VP, _VP, ctypes.POINTER(ctypes.c_int32), ctypes.c_size_t)
+
+_current = threading.local()
+
+
+def _address(pointer: Any) -> int:
+    return int(ctypes.cast(pointer, _VP).value or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class HostFunction:
+    """One import the host provides. `params`/`results` use 'i' (i32), 'I' (i64), 'F' (f64).
+
+    `impl(env, *args)` receives the VM's `env` object and the arguments masked to unsigned; it returns
+    the result (or None). A `MemoryAccessError` it raises becomes `fault` as the result.
+    """
+
+    module: str
+    name: str
+    params: str
+    results: str
+    impl: Callable[..., Any]
+    fault: int = 0
+
+    def signature(self) -> str:
+        params = ", ".join(_VALTYPE[p] for p in self.params)
+        results = ", ".join(_VALTYPE[r] for r in self.results)
+        return f"({params}) -> ({results})"
+
+
+def _make_callback(fn: HostFunction) -> Any:
+    impl, fault = fn.impl, fn.fault
+    has_result = fn.results == "i"
+    nparams = len(fn.params)
+    if fn.results not in ("", "i") or any(p != "i" for p in fn.params):
+        return _make_generic_callback(fn)
+
+    def callback(env: int | None, caller: int | None, raw: Any, count: int) -> int:
+        vm: Vm = _current.vm
+        try:
+            if vm.memory is None:
+                vm.bind_memory_from_caller(caller)
+            result = impl(vm.env, *[v & U32 for v in raw[0 : 4 * nparams : 4]])
+            if has_result:
+                raw[0] = result
+        except MemoryAccessError:
+            if has_result:
+                raw[0] = fault
+        except BaseException as exc:  # contained: becomes a trap of this VM only
+            return vm.host_failure(fn, exc)
+        return 0
+
+    return _CALLBACK(callback)
+
+
+def _make_generic_callback(fn: HostFunction) -> Any:
+    """Slower path for the few imports with i64/f64 values (metrics, WASI clocks, AssemblyScript seed)."""
+    impl, fault, kinds, result = fn.impl, fn.fault, fn.params, fn.results
+
+    def callback(env: int | None, caller: int | None, raw: Any, count: int) -> int:
+        vm: Vm = _current.vm
+        try:
+            if vm.memory is None:
+                vm.bind_memory_from_caller(caller)
+            args = []
+            for i, kind in enumerate(kinds):
+                if kind == "i":
+                    args.append(raw[4 * i] & U32)
+                elif kind == "I":
+                    args.append((raw[4 * i] & U32) | ((raw[4 * i + 1] & U32) << 32))
+                else:
+                    args.append(ctypes.c_double.from_address(_address(raw) + 16 * i).value)
+            value = impl(vm.env, *args)
+            if result == "i":
+                raw[0] = value
+            elif result == "F":
+                ctypes.c_double.from_address(_address(raw)).value = value
+        except MemoryAccessError:
+            if result == "i":
+                raw[0] = fault
+        except BaseException as exc:
+            return vm.host_failure(fn, exc)
+        return 0
+
+    return _CALLBACK(callback)
+
+
+def _engine_config(tick_ms: int) -> tuple[wasmtime.Config, str]:
+    config = wasmtime.Config()
+    config.epoch_interruption = True
+    # The memoryview over guest memory relies on the base never moving when memory grows.
+    config.memory_may_move = False
+    config.cranelift_opt_level = "speed"
+    return config, "epoch=1;may_move=0;opt=speed"
+
+
+class ModuleCache:
+    """Compiled modules on disk, keyed by code sha256 + wasmtime version + engine config.
+
+    The directory must be trusted (a serialized artifact is native code): it is created 0700.
+    A corrupt or incompatible artifact is deleted and the module recompiled.
+    """
+
+    def __init__(self, directory: Path | None) -> None:
+        self.directory = directory
+
+    @staticmethod
+    def default_directory() -> Path:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        return Path(base) / "gateway" / "wasm"
+
+    def load(self, engine: wasmtime.Engine, code: bytes, engine_key: str) -> tuple[wasmtime.Module, bool]:
+        """Returns (module, loaded_from_cache). Raises WasmtimeError for invalid wasm."""
+        if self.directory is None:
+            return wasmtime.Module(engine, code), False
+        key = hashlib.sha256(
+            hashlib.sha256(code).digest() + f"|{WASMTIME_VERSION}|{engine_key}".encode()
+        ).hexdigest()
+        path = self.directory / f"{key}.cwasm"
+        if path.exists():
+            try:
+                return wasmtime.Module.deserialize_file(engine, str(path)), True
+            except wasmtime.WasmtimeError as exc:
+                log.warning("discarding unusable compiled module %s: %s", path, exc)
+                path.unlink(missing_ok=True)
+        module = wasmtime.Module(engine, code)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
+            with os.fdopen(fd, "wb") as out:
+                out.write(module.serialize())
+            os.replace(tmp, path)  # atomic: a concurrent reader never sees half a file
+        except OSError as exc:
+            log.warning("cannot write the wasm compile cache in %s: %s", self.directory, exc)
+        return module, False
+
+
+class WasmEngine:
+    """One wasmtime engine, its ticker thread, compile cache and linker with every host function."""
+
+    def __init__(self, functions: Iterable[HostFunction], cache: ModuleCache | None = None,
+                 epoch_tick_ms: int = 5) -> None:
+        config, self._engine_key = _engine_config(epoch_tick_ms)
+        self.engine = wasmtime.Engine(config)
+        self.cache = cache or ModuleCache(None)
+        self.epoch_tick_ms = epoch_tick_ms
+        self.functions: dict[tuple[str, str], HostFunction] = {}
+        self.linker = wasmtime.Linker(self.engine)
+        self._callbacks: list[Any] = []  # the C side holds raw pointers to these
+        for fn in functions:
+            self._define(fn)
+        self._ticker: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+
+    def _define(self, fn: HostFunction) -> None:
+        functype = wasmtime.FuncType([wasmtime.ValType.i32() if p == "i" else wasmtime.ValType.i64()
+                                      if p == "I" else wasmtime.ValType.f64() for p in fn.params],
+                                     [wasmtime.ValType.i32() if r == "i" else wasmtime.ValType.f64()
+                                      for r in fn.results])
+        callback = _make_callback(fn)
+        module, name = fn.module.encode(), fn.name.encode()
+        error = _define_unchecked(_address(self.linker.ptr()), module, len(module), name, len(name),
+                                  _address(functype.ptr()), ctypes.cast(callback, _VP).value, None, None)
+        if error:
+            raise wasmtime.WasmtimeError._from_ptr(ctypes.cast(error, ctypes.POINTER(ffi.wasmtime_error_t)))
+        self._callbacks.append(callback)
+        self.functions[(fn.module, fn.name)] = fn
+
+    def compile(self, code: bytes) -> CompiledModule:
+        """Compile (or load from the cache) and check every import; raises ValueError with the cause."""
+        try:
+            module, cached = self.cache.load(self.engine, code, self._engine_key)
+        except wasmtime.WasmtimeError as exc:
+            raise ValueError(f"invalid wasm module: {_first_line(str(exc))}") from None
+        for imp in module.imports:
+            fn = self.functions.get((imp.module, imp.name or ""))
+            sig = _signature_of(imp.type)
+            if fn is None:
+                raise ValueError(f"unknown import {imp.module}.{imp.name} {sig}")
+            if fn.signature() != sig:
+                raise ValueError(f"import {imp.module}.{imp.name} has type {sig}, the host provides "
+                                 f"{fn.signature()}")
+        return CompiledModule(self, module, hashlib.sha256(code).hexdigest(), cached)
+
+    def start_ticker(self) -> None:
+        with self._lock:
+            if self._ticker is None:
+                self._ticker = threading.Thread(target=self._tick, name="wasm-epoch", daemon=True)
+                self._ticker.start()
+
+    def _tick(self) -> None:
+        period = self.epoch_tick_ms / 1000
+        while not self._stop.wait(period):
+            self.engine.increment_epoch()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._ticker is not None:
+            self._ticker.join()
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else text
+
+
+def _signature_of(ty: Any) -> str:
+    if not isinstance(ty, wasmtime.FuncType):
+        return f"<{type(ty).__name__}>"
+    params = ", ".join(str(p) for p in ty.params)
+    results = ", ".join(str(r) for r in ty.results)
+    return f"({params}) -> ({results})"
+
+
+class CompiledModule:
+    """A compiled module plus what was learned from its exports (signatures by name)."""
+
+    def __init__(self, engine: WasmEngine, module: wasmtime.Module, sha256: str, cached: bool) -> None:
+        self.engine = engine
+        self.module = module
+        self.sha256 = sha256
+        self.from_cache = cached
+        self.exports: dict[str, str] = {e.name: _signature_of(e.type) for e in module.exports}
+        self._pre = engine.linker.instantiate_pre(module)
+
+    def instantiate(self, env: Any, max_memory_bytes: int, deadline_ms: int) -> Vm:
+        return Vm(self, env, max_memory_bytes, deadline_ms)
+
+
+class Vm:
+    """One store + instance. Not thread-safe: one thread at a time, as wasmtime requires."""
+
+    def __init__(self, compiled: CompiledModule, env: Any, max_memory_bytes: int, deadline_ms: int) -> None:
+        engine = compiled.engine
+        engine.start_ticker()
+        self.env = env
+        self.compiled = compiled
+        self.failed: VmTrap | None = None
+        self.memory: GuestMemory | None = None
+        self.max_memory_bytes = max_memory_bytes
+        self._tick_ms = engine.epoch_tick_ms
+        self._deadline_ticks = 1
+        self.set_deadline(deadline_ms)
+        self._depth = 0
+        self._host_error: BaseException | None = None
+        self._trap = ctypes.c_void_p()
+        self._trap_address = ctypes.addressof(self._trap)
+        self._memory_struct = ffi.wasmtime_memory_t()
+        self.store = wasmtime.Store(engine.engine)
+        self.store.set_limits(memory_size=max_memory_bytes)
+        self._ctx = _address(self.store._context())
+        _set_deadline(self._ctx, self._deadline_ticks)
+        self._exports: dict[str, Any] = {}
+        self._enter()
+        try:
+            self.instance = compiled._pre.instantiate(self.store)  # runs the start section, if any
+        except wasmtime.WasmtimeError as exc:
+            raise self._translate(exc) from None
+        finally:
+            self._leave()
+        self._exports = {}
+        mem = self.instance.exports(self.store).get("memory")
+        if isinstance(mem, wasmtime.Memory):
+            self._bind_memory(mem._memory)
+
+    def set_deadline(self, deadline_ms: int) -> None:
+        """Budget for each outermost guest call from now on, in whole ticks (+1 for the partial one)."""
+        self._deadline_ticks = -(-deadline_ms // self._tick_ms) + 1
+
+    def _bind_memory(self, struct: Any) -> None:
+        ctypes.memmove(ctypes.addressof(self._memory_struct), ctypes.addressof(struct),
+                       ctypes.sizeof(self._memory_struct))
+        mem_address = ctypes.addressof(self._memory_struct)
+        ctx = self._ctx
+
+        def locate() -> tuple[int, int]:
+            return int(_memory_data(ctx, mem_address) or 0), int(_memory_size(ctx, mem_address))
+
+        self.memory = GuestMemory(locate)
+
+    def bind_memory_from_caller(self, caller: int | None) -> None:
+        """Host calls made by a start section run before the instance exists: find memory via the caller."""
+        extern = ffi.wasmtime_extern_t()
+        if caller and _caller_export_get(caller, b"memory", 6, ctypes.addressof(extern)):
+            if extern.kind == ffi.WASMTIME_EXTERN_MEMORY.value:
+                self._bind_memory(extern.of.memory)
+
+    def export(self, name: str, params: int, results: int) -> GuestFunc | None:
+        """An exported function of exactly (i32 x params) -> (i32 x results), else None (treated as absent)."""
+        sig = "(" + ", ".join(["i32"] * params) + ") -> (" + ", ".join(["i32"] * results) + ")"
+        if self.compiled.exports.get(name) != sig:
+            return None
+        func = self._exports.get(name)
+        if func is None:
+            func = self.instance.exports(self.store)[name]
+            self._exports[name] = func
+        return GuestFunc(self, func, params, results)
+
+    def _enter(self) -> Vm | None:
+        previous: Vm | None = getattr(_current, "vm", None)
+        _current.vm = self
+        return previous
+
+    def _leave(self, previous: Vm | None = None) -> None:
+        _current.vm = previous
+
+    def invoke(self, func_address: int, buf: Any, buf_address: int, count: int) -> int:
+        if self.failed is not None:
+            raise self.failed
+        previous = getattr(_current, "vm", None)
+        _current.vm = self
+        self._depth += 1
+        if self._depth == 1:
+            _set_deadline(self._ctx, self._deadline_ticks)
+        trap = self._trap
+        trap.value = None
+        try:
+            error = _call_unchecked(self._ctx, func_address, buf_address, count, self._trap_address)
+        finally:
+            self._depth -= 1
+            _current.vm = previous
+        if error or trap.value:
+            self.failed = self._failure(error, trap.value)
+            raise self.failed
+        return int(buf[0])
+
+    def host_failure(self, fn: HostFunction, exc: BaseException) -> int:
+        """Called from a callback: remember why, and trap the guest."""
+        self._host_error = exc
+        message = (str(exc) if isinstance(exc, GuestTrap) else
+                   f"host function {fn.module}.{fn.name} failed: {type(exc).__name__}: {exc}").encode()
+        return int(_trap_new(message, len(message)) or 0)
+
+    def _failure(self, error: int | None, trap: int | None) -> VmTrap:
+        host_error, self._host_error = self._host_error, None
+        if trap:
+            wt = wasmtime.Trap._from_ptr(ctypes.cast(trap, ctypes.POINTER(ffi.wasm_trap_t)))
+            return self._classify(wt.trap_code, wt.message, host_error)
+        wt_error = wasmtime.WasmtimeError._from_ptr(ctypes.cast(error, ctypes.POINTER(ffi.wasmtime_error_t)))
+        return self._classify(None, str(wt_error), host_error)
+
+    def _translate(self, exc: wasmtime.WasmtimeError) -> VmTrap:
+        host_error, self._host_error = self._host_error, None
+        code = exc.trap_code if isinstance(exc, wasmtime.Trap) else None
+        return self._classify(code, str(exc), host_error)
+
+    def _classify(self, code: Any, message: str, host_error: BaseException | None) -> VmTrap:
+        message = _first_line(message)
+        if host_error is not None and not isinstance(host_error, GuestTrap):
+            return VmTrap(TrapKind.HOST, message)
+        if code == wasmtime.TrapCode.INTERRUPT:
+            return VmTrap(TrapKind.DEADLINE, "callback exceeded its CPU deadline")
+        if self.memory is not None:
+            self.memory.refresh()
+            if self.memory.size + 65536 > self.max_memory_bytes:
+                return VmTrap(TrapKind.MEMORY, f"{message} (memory limit of {self.max_memory_bytes} bytes)")
+        return VmTrap(TrapKind.TRAP, message)
+
+    def close(self) -> None:
+        """Free the store; the memoryview is released first so nothing can read freed memory."""
+        if self.memory is not None:
+            self.memory.release()
+        self._exports.clear()
+        self.failed = self.failed or VmTrap(TrapKind.HOST, "VM closed")
+
+
+class GuestFunc:
+    """A guest export called through the unchecked C path with a preallocated raw buffer."""
+
+    __slots__ = ("_address", "_buf", "_buf_address", "_count", "_func", "_vm")
+
+    def __init__(self, vm: Vm, func: wasmtime.Func, params: int, results: int) -> None:
+        self._vm = vm
+        self._func = func  # keeps the wasmtime_func_t alive
+        self._address = ctypes.addressof(func._func)
+        self._count = max(params, results, 1)
+        # wasmtime_val_raw_t is 16 bytes: slot i is int32 index 4*i.
+        self._buf = (ctypes.c_int32 * (4 * self._count))()
+        self._buf_address = ctypes.addressof(self._buf)
+
+    def __call__(self, *args: int) -> int:
+        buf = self._buf
+        for i, arg in enumerate(args):
+            buf[4 * i] = arg
+        return self._vm.invoke(self._address, buf, self._buf_address, self._count)

@@ -24,7 +24,9 @@ fi
 
 mkdir -p "$out"
 asc="$interop/node_modules/.bin/asc"
-shared=("$interop/package-lock.json" "$src"/lib/*.ts)
+# Inputs every plugin depends on; this script is one of them, so changed flags rebuild everything.
+shared=("$interop/package-lock.json" "$src"/lib/*.ts "${BASH_SOURCE[0]}")
+built=0
 
 is_stale() {  # is_stale OUTPUT INPUT... : true when OUTPUT is missing or older than any input
     local target="$1" input
@@ -36,20 +38,26 @@ is_stale() {  # is_stale OUTPUT INPUT... : true when OUTPUT is missing or older 
     return 1
 }
 
-built=0
-for source in "$src"/*.ts; do
-    name="$(basename "$source" .ts)"
-    wasm="$out/$name.wasm"
-    is_stale "$wasm" "$source" "${shared[@]}" || continue
-    echo "build-interop: $name.ts -> build/$name.wasm"
+build() {  # build NAME SOURCE [ASC_FLAG...] : compile SOURCE to build/NAME.wasm unless it is up to date
+    local name="$1" source="$2" wasm="$out/$1.wasm"
+    shift 2
+    is_stale "$wasm" "$source" "${shared[@]}" || return 0
+    echo "build-interop: $(basename "$source") -> build/$name.wasm"
     # Compile to a temporary file so a failed build never leaves a fresh-looking output behind.
     # (asc 0.14 warns about its own standard library, AS201 in ~lib/number.ts; harmless.)
-    if ! (cd "$interop" && "$asc" "$source" --binaryFile "$wasm.tmp" --optimize --use abort=abort_proc_exit); then
+    if ! (cd "$interop" && "$asc" "$source" --binaryFile "$wasm.tmp" --optimize "$@"); then
         rm -f "$wasm.tmp"
-        echo "build-interop: compiling $name.ts failed" >&2
+        echo "build-interop: compiling $name failed" >&2
         exit 1
     fi
     mv "$wasm.tmp" "$wasm"
     built=$((built + 1))
+}
+
+for source in "$src"/*.ts; do
+    # The SDK's documented flag: a `throw` logs and calls wasi_unstable.proc_exit(255).
+    build "$(basename "$source" .ts)" "$source" --use abort=abort_proc_exit
 done
+# Without that flag AssemblyScript imports its own env.abort(message, file, line, column) instead.
+build headers_env_abort "$src/headers.ts"
 echo "build-interop: $built built, outputs in $out"

@@ -1,0 +1,378 @@
+"""The HTTP connection manager for one downstream connection: codec events in, streams out.
+
+HTTP/1.1 carries one stream at a time; the codec holds pipelined requests back until the current response is
+complete, and ``stream_complete`` asks it for them. States of the connection:
+- idle: no stream; the idle timer runs; EOF or draining closes it.
+- active: one stream; request and response may interleave (the response can start before the request ends).
+- closing: the codec or a reset decided the connection must close; it closes once queued bytes are written.
+
+Writes are coalesced: a response part that does not end the stream is written at the end of the current loop
+iteration, so headers and a body that arrive together from upstream leave in one send.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Protocol
+
+from gateway.codec import make_server_codec
+from gateway.core.errors import CodecError
+from gateway.core.events import (
+    ConnectionTerminated,
+    DataReceived,
+    HeadersReceived,
+    ProtocolErrorReceived,
+    StreamEvent,
+    StreamReset,
+    TrailersReceived,
+)
+from gateway.core.flags import ResponseFlag
+from gateway.core.headers import HeaderMap
+from gateway.core.stream_info import ConnectionInfo, StreamInfo
+from gateway.http.active_stream import ActiveStream
+from gateway.http.header_policy import is_upgrade_request, mutate_request_headers
+from gateway.http.local_reply import local_reply_headers
+from gateway.http.settings import HcmSettings
+from gateway.http.stats import HcmStats
+
+log = logging.getLogger("gateway.http")
+
+_CONTINUE_100 = HeaderMap.from_list([(b":status", b"100")])
+
+
+class Downstream(Protocol):
+    """The socket side, as the network layer offers it."""
+
+    info: ConnectionInfo
+    closed: bool
+
+    def write(self, data: bytes | bytearray | memoryview) -> None: ...
+
+    def read_disable(self, disabled: bool) -> None: ...
+
+    def close(self, abort: bool = False) -> None: ...
+
+
+class HttpConnection:
+    __slots__ = (
+        "settings",
+        "stats",
+        "loop",
+        "_downstream",
+        "_codec",
+        "_stream",
+        "_flush_scheduled",
+        "_closing",
+        "_draining",
+        "_started",
+        "_idle_timer",
+        "_duration_timer",
+        "_headers_timer",
+        "_read_disabled_by",
+    )
+
+    def __init__(self, downstream: Downstream, settings: HcmSettings, stats: HcmStats) -> None:
+        self.settings = settings
+        self.stats = stats
+        self.loop = asyncio.get_running_loop()
+        self._downstream = downstream
+        self._codec = make_server_codec(settings.codec_backend, settings.codec_limits)
+        self._stream: ActiveStream | None = None
+        self._flush_scheduled = False
+        self._closing = False
+        self._draining = False
+        self._started = time.monotonic()
+        self._read_disabled_by = 0
+        stats.cx_total.inc()
+        stats.cx_active.inc()
+        stats.cx_http1_total.inc()
+        stats.cx_http1_active.inc()
+        self._idle_timer: asyncio.TimerHandle | None = None
+        self._headers_timer: asyncio.TimerHandle | None = None
+        self._duration_timer: asyncio.TimerHandle | None = None
+        if settings.max_connection_duration > 0:
+            self._duration_timer = self.loop.call_later(settings.max_connection_duration, self._on_max_duration)
+        self._arm_idle()
+
+    # -- ConnectionHandler --
+    def on_data(self, data: bytes) -> None:
+        self.stats.cx_rx_bytes_total.add(len(data))
+        if self._closing:
+            return
+        if self._stream is None and self._headers_timer is None and self.settings.request_headers_timeout > 0:
+            self._headers_timer = self.loop.call_later(
+                self.settings.request_headers_timeout, self._on_request_headers_timeout
+            )
+        self._dispatch(self._codec.receive_data(data))
+        self._flush()
+
+    def on_eof(self) -> None:
+        stream = self._stream
+        if stream is None or not stream.request_complete:
+            self._close(remote=True)
+        # else: the request is in; answer it, then close (the codec saw the half-close and will not keep alive).
+        else:
+            self._closing = True
+
+    def on_close(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is not None and not stream.done:
+            stream.on_downstream_reset(ResponseFlag.DOWNSTREAM_CONNECTION_TERMINATION)
+            self.stats.cx_destroy_active_rq.inc()
+            self.stats.cx_destroy_remote_active_rq.inc()
+        for timer in (self._idle_timer, self._headers_timer, self._duration_timer):
+            if timer is not None:
+                timer.cancel()
+        stats = self.stats
+        stats.cx_active.dec()
+        stats.cx_http1_active.dec()
+        stats.cx_destroy.inc()
+        if not self._closing:
+            stats.cx_destroy_remote.inc()
+        stats.cx_length_ms.record((time.monotonic() - self._started) * 1000.0)
+
+    def on_above_write_high_watermark(self) -> None:
+        if self._stream is not None:
+            self._stream.on_downstream_watermark(True)
+
+    def on_below_write_low_watermark(self) -> None:
+        if self._stream is not None:
+            self._stream.on_downstream_watermark(False)
+
+    def start_drain(self) -> None:
+        """Server draining: finish the current exchange, then close (``connection: close`` on the response)."""
+        self._draining = True
+        if self._stream is None:
+            self._close(remote=False)
+
+    # -- codec events --
+    def _dispatch(self, events: list[StreamEvent]) -> None:
+        for event in events:
+            if self._closing and not isinstance(event, (DataReceived, TrailersReceived)):
+                return
+            stream = self._stream
+            if type(event) is DataReceived:
+                if stream is not None:
+                    stream.decode_data(event.data, event.end_stream)
+            elif type(event) is HeadersReceived:
+                self._new_stream(event)
+            elif type(event) is TrailersReceived:
+                if stream is not None:
+                    stream.decode_trailers(event.trailers)
+            elif type(event) is ProtocolErrorReceived:
+                self._protocol_error(event.error)
+                return
+            elif type(event) is StreamReset:
+                if stream is not None:
+                    stream.on_downstream_reset(ResponseFlag.DOWNSTREAM_CONNECTION_TERMINATION)
+                self._close(remote=True)
+                return
+            elif type(event) is ConnectionTerminated:
+                if stream is None:
+                    self._close(remote=True)
+                return
+
+    def _new_stream(self, event: HeadersReceived) -> None:
+        settings = self.settings
+        stats = self.stats
+        stats.rq_total.inc()
+        stats.rq_http1_total.inc()
+        stats.rq_active.inc()
+        self._disarm_idle()
+        if self._headers_timer is not None:
+            self._headers_timer.cancel()
+            self._headers_timer = None
+        headers = event.headers
+        codec = self._codec
+        info = StreamInfo(self._downstream.info, protocol=codec.protocol)
+        stream = ActiveStream(self, event.stream_id, info)
+        self._stream = stream
+        if settings.stream_idle_timeout > 0:
+            stream.add_timer(self.loop.call_later(settings.stream_idle_timeout, self._check_stream_idle, stream))
+        if settings.request_timeout > 0:
+            stream.add_timer(self.loop.call_later(settings.request_timeout, self._on_request_timeout, stream))
+        if settings.max_stream_duration > 0:
+            stream.add_timer(self.loop.call_later(settings.max_stream_duration, self._on_max_stream_duration, stream))
+        upgrade = is_upgrade_request(headers)
+        mutate_request_headers(headers, info, settings, upgrade)
+        expect = headers.get(b"expect")
+        if expect is not None and expect.lower() == b"100-continue":
+            # Envoy answers 100-continue itself and does not forward the expectation.
+            headers.remove(b"expect")
+            if not event.end_stream:
+                codec.send_informational(event.stream_id, _CONTINUE_100)
+        stream.decode_headers(headers, event.end_stream)
+
+    def _protocol_error(self, error: CodecError) -> None:
+        self.stats.cx_protocol_error.inc()
+        stream = self._stream
+        if stream is not None and not stream.done:
+            stream.info.set_flag(ResponseFlag.DOWNSTREAM_PROTOCOL_ERROR)
+            if not stream.response_started:
+                stream.send_local_reply(error.status, str(error).encode(), details="codec_error")
+            else:
+                stream.reset_stream(ResponseFlag.DOWNSTREAM_PROTOCOL_ERROR, "codec_error")
+        elif stream is None:
+            self._bare_reply(error.status, str(error).encode())
+        self._closing = True
+        self._flush()
+        self._downstream.close()
+
+    def _bare_reply(self, status: int, body: bytes) -> None:
+        """A reply to bytes that never became a request (bad request line or headers): no filters, no stream."""
+        stream_id = 1
+        info = StreamInfo(self._downstream.info, protocol=self._codec.protocol)
+        info.response_code = status
+        info.response_code_details = "codec_error"
+        info.set_flag(ResponseFlag.DOWNSTREAM_PROTOCOL_ERROR)
+        headers = local_reply_headers(status, body, None)
+        headers.add(b"connection", b"close")
+        try:
+            self._codec.send_headers(stream_id, headers, not body)
+            if body:
+                self._codec.send_data(stream_id, body, True)
+        except Exception:
+            log.debug("could not write a bare %d reply", status, exc_info=True)
+        info.end_monotonic = time.monotonic()
+        self.stats.record_status(status)
+        for sink in self.settings.access_logs:
+            sink.log(info)
+
+    # -- writes from the stream --
+    def write_informational(self, stream_id: int, headers: HeaderMap) -> None:
+        self._codec.send_informational(stream_id, headers)
+        self._schedule_flush()
+
+    def write_headers(self, stream: ActiveStream, headers: HeaderMap, end_stream: bool) -> None:
+        if self._draining or self._closing:
+            headers.set(b"connection", b"close")
+        self._codec.send_headers(stream.stream_id, headers, end_stream)
+        if end_stream:
+            self._flush()
+        else:
+            self._schedule_flush()
+
+    def write_data(self, stream: ActiveStream, data: bytearray, end_stream: bool) -> None:
+        self._codec.send_data(stream.stream_id, data, end_stream)
+        if end_stream:
+            self._flush()
+        else:
+            self._schedule_flush()
+
+    def write_trailers(self, stream: ActiveStream, trailers: HeaderMap) -> None:
+        self._codec.send_trailers(stream.stream_id, trailers)
+        self._flush()
+
+    def _schedule_flush(self) -> None:
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self.loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        out = self._codec.data_to_send()
+        if out:
+            self.stats.cx_tx_bytes_total.add(len(out))
+            self._downstream.write(out)
+
+    # -- stream ends --
+    def stream_complete(self, stream: ActiveStream) -> None:
+        """The response is fully written (the stream may still be receiving the request: see below)."""
+        if self._stream is not stream:
+            return
+        self._stream = None
+        self._flush()
+        if self._read_disabled_by:
+            self._read_disabled_by = 0
+            self._downstream.read_disable(False)
+        if not stream.request_complete or self._codec.should_close or self._draining or self._closing:
+            # An early response leaves unread request bytes behind: the connection cannot be reused.
+            self._close(remote=False)
+            return
+        self._arm_idle()
+        events = self._codec.resume()
+        if events:
+            self._dispatch(events)
+            self._flush()
+
+    def reset_stream(self, stream: ActiveStream) -> None:
+        """HTTP/1.1 has no stream reset: the connection goes."""
+        if self._stream is stream:
+            self._stream = None
+        self._flush()
+        self._close(remote=False, abort=True)
+
+    def read_disable_for_stream(self, disabled: bool) -> None:
+        self._read_disabled_by = 1 if disabled else 0
+        self._downstream.read_disable(disabled)
+
+    def _close(self, remote: bool, abort: bool = False) -> None:
+        if not self._closing:
+            self._closing = True
+            if not remote:
+                self.stats.cx_destroy_local.inc()
+        self._downstream.close(abort=abort)
+
+    # -- timers --
+    def _arm_idle(self) -> None:
+        timeout = self.settings.idle_timeout
+        if timeout > 0 and self._idle_timer is None:
+            self._idle_timer = self.loop.call_later(timeout, self._on_idle_timeout)
+
+    def _disarm_idle(self) -> None:
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
+
+    def _on_idle_timeout(self) -> None:
+        self._idle_timer = None
+        if self._stream is None:
+            self.stats.cx_idle_timeout.inc()
+            self._close(remote=False)
+
+    def _on_max_duration(self) -> None:
+        self._duration_timer = None
+        self.stats.cx_max_duration_reached.inc()
+        self._draining = True
+        if self._stream is None:
+            self._close(remote=False)
+
+    def _on_request_headers_timeout(self) -> None:
+        self._headers_timer = None
+        if self._stream is None and not self._closing:
+            self.stats.rq_header_timeout.inc()
+            self._close(remote=False)
+
+    def _check_stream_idle(self, stream: ActiveStream) -> None:
+        if stream.done:
+            return
+        timeout = self.settings.stream_idle_timeout
+        idle_for = time.monotonic() - stream.last_activity
+        if idle_for < timeout:
+            # Activity since arming: re-arm for the rest instead of resetting a timer on every chunk.
+            stream.add_timer(self.loop.call_later(timeout - idle_for, self._check_stream_idle, stream))
+            return
+        self.stats.rq_idle_timeout.inc()
+        self._timeout_stream(stream, 408, b"stream timeout", "stream_idle_timeout", ResponseFlag.STREAM_IDLE_TIMEOUT)
+
+    def _on_request_timeout(self, stream: ActiveStream) -> None:
+        if stream.done or stream.request_complete:
+            return
+        self.stats.rq_timeout.inc()
+        self._timeout_stream(stream, 408, b"request timeout", "request_overall_timeout", ResponseFlag.NONE)
+
+    def _on_max_stream_duration(self, stream: ActiveStream) -> None:
+        if stream.done:
+            return
+        self.stats.rq_max_duration_reached.inc()
+        self._timeout_stream(
+            stream, 408, b"downstream duration timeout", "max_duration_timeout", ResponseFlag.DURATION_TIMEOUT
+        )
+
+    def _timeout_stream(self, stream: ActiveStream, status: int, body: bytes, details: str, flag: ResponseFlag) -> None:
+        if stream.response_started:
+            stream.reset_stream(flag, details)
+        else:
+            stream.send_local_reply(status, body, details=details, flag=flag)

@@ -1,0 +1,264 @@
+"""Iteration of one direction of a stream's HTTP filter chain (decode: config order; encode: reverse order).
+
+State machine, per direction:
+- running: each part (headers, data chunks, trailers) goes through the filters in order, then to the sink (for
+  encode, the codec; for decode, nothing: the last filter is the router, which consumes everything).
+- stopped at filter ``i``: a filter returned a stop status. Later parts pass the filters ahead of ``i`` and then:
+  * delivered to ``i`` ("deliver" mode: after STOP_ITERATION on headers, or a stop on data): ``i`` sees each chunk
+    (``buffer`` holds the earlier ones, excluding the chunk being delivered) and lets go by returning CONTINUE;
+  * held unseen ("stop all" mode: after STOP_ALL_* on headers): data accumulates in ``buffer``, trailers wait, and
+    ``i`` sees them only when it calls ``resume()``.
+- release (CONTINUE from ``i`` or ``resume()``): held headers continue after ``i``, then the buffered body (from
+  ``i`` itself if it has not seen it), then held trailers. A later filter may stop again; the parts still in flight
+  are then held there, so order is kept.
+
+One stop point per direction, as Envoy keeps one buffered body per direction: a filter ahead of the stopped one
+that returns a stop status for data or trailers is treated as CONTINUE.
+
+Buffer limits: holding more than ``buffer_limit`` bytes calls ``on_overflow`` (decode: 413, encode: 500), or, for
+the watermark statuses, ``on_watermark(True)`` to pause the source until the buffer drains.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from gateway.core.headers import HeaderMap
+from gateway.filters.api import DataStatus, HeadersStatus, HttpFilter, TrailersStatus
+
+RUNNING = -1
+_CONTINUE = 0
+
+
+class FilterChain:
+    __slots__ = (
+        "_filters",
+        "_decode",
+        "_sink_headers",
+        "_sink_data",
+        "_sink_trailers",
+        "_on_overflow",
+        "_on_watermark",
+        "buffer_limit",
+        "stop_at",
+        "_deliver",
+        "_watermark",
+        "_paused_source",
+        "headers",
+        "_headers_end",
+        "_headers_held",
+        "buffer",
+        "_buffer_seen",
+        "_trailers",
+        "_trailers_seen",
+        "end_seen",
+        "aborted",
+    )
+
+    def __init__(
+        self,
+        filters: Sequence[HttpFilter],
+        decode: bool,
+        sink_headers: Callable[[HeaderMap, bool], None],
+        sink_data: Callable[[bytearray, bool], None],
+        sink_trailers: Callable[[HeaderMap], None],
+        buffer_limit: int,
+        on_overflow: Callable[[], None],
+        on_watermark: Callable[[bool], None],
+    ) -> None:
+        self._filters = filters
+        self._decode = decode
+        self._sink_headers = sink_headers
+        self._sink_data = sink_data
+        self._sink_trailers = sink_trailers
+        self._on_overflow = on_overflow
+        self._on_watermark = on_watermark
+        self.buffer_limit = buffer_limit
+        self.stop_at = RUNNING
+        self._deliver = False
+        self._watermark = False
+        self._paused_source = False
+        self.headers: HeaderMap | None = None
+        self._headers_end = False
+        self._headers_held = False
+        self.buffer: bytearray | None = None
+        self._buffer_seen = False
+        self._trailers: HeaderMap | None = None
+        self._trailers_seen = False
+        self.end_seen = False
+        # Set by the stream when it ends abnormally mid-iteration (local reply, reset): touch no more filters.
+        self.aborted = False
+
+    # -- one call into a filter, by direction --
+    def _call_headers(self, f: HttpFilter, headers: HeaderMap, end: bool) -> int:
+        return f.decode_headers(headers, end) if self._decode else f.encode_headers(headers, end)
+
+    def _call_data(self, f: HttpFilter, data: bytearray, end: bool) -> int:
+        return f.decode_data(data, end) if self._decode else f.encode_data(data, end)
+
+    def _call_trailers(self, f: HttpFilter, trailers: HeaderMap) -> int:
+        return f.decode_trailers(trailers) if self._decode else f.encode_trailers(trailers)
+
+    # -- input from the source --
+    def on_headers(self, headers: HeaderMap, end_stream: bool) -> None:
+        self.headers = headers
+        self._headers_end = end_stream
+        self.end_seen = end_stream
+        self._run_headers(0)
+
+    def on_data(self, data: bytearray, end_stream: bool) -> None:
+        if end_stream:
+            self.end_seen = True
+        if self.stop_at == RUNNING:
+            self._run_data(0, data, end_stream)
+        else:
+            self._feed_data(0, data, end_stream)
+
+    def on_trailers(self, trailers: HeaderMap) -> None:
+        self.end_seen = True
+        self._feed_trailers(0, trailers)
+
+    def resume(self) -> None:
+        """``continue_decoding()`` / ``continue_encoding()`` from the stopped filter."""
+        if self.stop_at != RUNNING and not self.aborted:
+            self._release(self._buffer_seen)
+
+    @property
+    def stopped(self) -> bool:
+        return self.stop_at != RUNNING
+
+    # -- iteration --
+    def _run_headers(self, start: int) -> None:
+        headers = self.headers
+        assert headers is not None
+        end = self._headers_end
+        filters = self._filters
+        for i in range(start, len(filters)):
+            status = self._call_headers(filters[i], headers, end)
+            if self.aborted:
+                return
+            if status == _CONTINUE:
+                continue
+            self.stop_at = i
+            self._headers_held = True
+            self._deliver = status == HeadersStatus.STOP_ITERATION
+            self._watermark = status == HeadersStatus.STOP_ALL_ITERATION_AND_WATERMARK
+            return
+        self._sink_headers(headers, end)
+
+    def _run_data(self, start: int, data: bytearray, end: bool) -> None:
+        filters = self._filters
+        for i in range(start, len(filters)):
+            status = self._call_data(filters[i], data, end)
+            if self.aborted:
+                return
+            if status == _CONTINUE:
+                continue
+            self.stop_at = i
+            self._deliver = True
+            if status != DataStatus.STOP_ITERATION_NO_BUFFER:
+                self._watermark = status == DataStatus.STOP_ITERATION_AND_WATERMARK
+                self._hold(data, seen=True)
+            return
+        self._sink_data(data, end)
+
+    def _run_trailers(self, start: int, trailers: HeaderMap) -> None:
+        filters = self._filters
+        for i in range(start, len(filters)):
+            status = self._call_trailers(filters[i], trailers)
+            if self.aborted:
+                return
+            if status != TrailersStatus.CONTINUE:
+                self.stop_at = i
+                self._deliver = False
+                self._trailers = trailers
+                self._trailers_seen = True
+                return
+        self._sink_trailers(trailers)
+
+    def _feed_data(self, start: int, data: bytearray, end: bool) -> None:
+        """Data entering at ``start`` while iteration may be stopped further on."""
+        stop = self.stop_at
+        if stop == RUNNING:
+            self._run_data(start, data, end)
+            return
+        filters = self._filters
+        for i in range(start, stop):
+            self._call_data(filters[i], data, end)
+            if self.aborted:
+                return
+        if not self._deliver:
+            self._hold(data, seen=False)
+            return
+        status = self._call_data(filters[stop], data, end)
+        if self.aborted:
+            return
+        if status == _CONTINUE:
+            if self.buffer is not None:
+                self.buffer += data
+            else:
+                self.buffer = data
+            self._release(True)
+        elif status != DataStatus.STOP_ITERATION_NO_BUFFER:
+            self._watermark = status == DataStatus.STOP_ITERATION_AND_WATERMARK
+            self._hold(data, seen=True)
+
+    def _feed_trailers(self, start: int, trailers: HeaderMap) -> None:
+        stop = self.stop_at
+        if stop == RUNNING:
+            self._run_trailers(start, trailers)
+            return
+        filters = self._filters
+        for i in range(start, stop):
+            self._call_trailers(filters[i], trailers)
+            if self.aborted:
+                return
+        self._trailers = trailers
+        self._trailers_seen = False
+        if not self._deliver:
+            return
+        self._trailers_seen = True
+        status = self._call_trailers(filters[stop], trailers)
+        if not self.aborted and status == TrailersStatus.CONTINUE:
+            self._release(self._buffer_seen)
+
+    def _hold(self, data: bytearray, seen: bool) -> None:
+        if self.buffer is None:
+            self.buffer = data
+            self._buffer_seen = seen
+        else:
+            self.buffer += data
+        if len(self.buffer) > self.buffer_limit:
+            if self._watermark:
+                if not self._paused_source:
+                    self._paused_source = True
+                    self._on_watermark(True)
+            else:
+                self._on_overflow()
+
+    def _release(self, buffer_seen: bool) -> None:
+        """Let held parts move past the stop point ``i``, in order: headers, body, trailers."""
+        i = self.stop_at
+        headers_held = self._headers_held
+        buffered, self.buffer = self.buffer, None
+        trailers, self._trailers = self._trailers, None
+        trailers_seen = self._trailers_seen
+        self.stop_at = RUNNING
+        self._headers_held = False
+        self._deliver = False
+        if self._paused_source:
+            self._paused_source = False
+            self._on_watermark(False)
+        if headers_held:
+            self._run_headers(i + 1)
+            if self.aborted:
+                return
+        body_end = self.end_seen and trailers is None
+        if buffered is not None:
+            self._feed_data(i + 1 if buffer_seen else i, buffered, body_end)
+        elif body_end and not self._headers_end:
+            # The end of the body reached the stopped filter but not the ones after it.
+            self._feed_data(i + 1, bytearray(), True)
+        if self.aborted or trailers is None:
+            return
+        self._feed_trailers(i + 1 if trailers_seen else i, trailers)

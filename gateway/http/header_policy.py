@@ -1,0 +1,110 @@
+"""Header rules the connection manager applies on the way in and out, as Envoy's does.
+
+Request: hop-by-hop headers dropped (an allowed Upgrade keeps its two), ``:scheme`` from the connection,
+``x-forwarded-for``/``x-forwarded-proto`` per ``use_remote_address`` and ``xff_num_trusted_hops``, ``x-request-id``
+generated when absent (replaced at the edge unless ``preserve_external_request_id``).
+Response: hop-by-hop headers dropped, ``server`` per ``server_header_transformation``, ``x-request-id`` echoed
+when configured, ``via`` appended when configured.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from gateway.core.headers import HeaderMap
+from gateway.core.stream_info import StreamInfo
+from gateway.http.settings import HcmSettings, ServerHeaderTransformation
+
+# Connection-specific headers (RFC 9110 7.6.1) and the legacy ones Envoy also removes.
+_HOP_BY_HOP = frozenset(
+    (b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"upgrade", b"te", b"trailer")
+)
+
+
+def _strip_hop_by_hop(headers: HeaderMap, keep_upgrade: bool) -> None:
+    pairs = headers.pairs()
+    listed: set[bytes] = set()
+    has_hop = False
+    for name, value in pairs:
+        if name in _HOP_BY_HOP:
+            has_hop = True
+            if name == b"connection":
+                listed.update(token.strip().lower() for token in value.split(b","))
+    if not has_hop:
+        return
+    listed -= {b"upgrade", b"close", b"keep-alive", b""}
+    kept = [
+        (n, v)
+        for n, v in pairs
+        if not (n in _HOP_BY_HOP or n in listed)
+        or (n == b"te" and v.strip().lower() == b"trailers")
+        or (keep_upgrade and n == b"upgrade")
+    ]
+    if keep_upgrade:
+        kept.append((b"connection", b"upgrade"))
+    headers.replace_all(kept)
+
+
+def is_upgrade_request(headers: HeaderMap) -> bool:
+    if b"upgrade" not in headers:
+        return False
+    connection = headers.joined(b"connection")
+    return connection is not None and b"upgrade" in connection.lower()
+
+
+def _client_address_from_xff(xff: bytes | None, trusted_hops: int) -> str | None:
+    """The address ``trusted_hops`` from the right of XFF, Envoy's rule when not using the remote address."""
+    if not xff:
+        return None
+    parts = [p.strip() for p in xff.split(b",") if p.strip()]
+    index = len(parts) - 1 - trusted_hops
+    if index < 0:
+        return None
+    return parts[index].decode("latin-1")
+
+
+def mutate_request_headers(headers: HeaderMap, info: StreamInfo, settings: HcmSettings, upgrade: bool) -> None:
+    _strip_hop_by_hop(headers, keep_upgrade=upgrade)
+    conn = info.connection
+    scheme = b"https" if conn.tls else b"http"
+    headers.set(b":scheme", scheme)
+    peer_ip = conn.remote_address[0]
+    if settings.use_remote_address:
+        info.downstream_remote_address = conn.remote_address
+        if not settings.skip_xff_append:
+            xff = headers.joined(b"x-forwarded-for")
+            ip = peer_ip.encode()
+            headers.set(b"x-forwarded-for", xff + b"," + ip if xff else ip)
+        headers.set(b"x-forwarded-proto", scheme)
+    else:
+        client = _client_address_from_xff(headers.joined(b"x-forwarded-for"), settings.xff_num_trusted_hops)
+        info.downstream_remote_address = (client, 0) if client else conn.remote_address
+        headers.set_default(b"x-forwarded-proto", scheme)
+    if settings.generate_request_id:
+        request_id = headers.get(b"x-request-id")
+        edge_replaces = settings.use_remote_address and not settings.preserve_external_request_id
+        if request_id is None or edge_replaces:
+            request_id = str(uuid.uuid4()).encode()
+            headers.set(b"x-request-id", request_id)
+        info.request_id = request_id.decode("latin-1")
+    if settings.via:
+        _append_via(headers, settings.via)
+
+
+def mutate_response_headers(headers: HeaderMap, info: StreamInfo, settings: HcmSettings) -> None:
+    status = headers.status
+    _strip_hop_by_hop(headers, keep_upgrade=status == 101)
+    transformation = settings.server_header_transformation
+    if transformation is ServerHeaderTransformation.OVERWRITE:
+        headers.set(b"server", settings.server_name)
+    elif transformation is ServerHeaderTransformation.APPEND_IF_ABSENT:
+        headers.set_default(b"server", settings.server_name)
+    if settings.always_set_request_id_in_response and info.request_id:
+        headers.set(b"x-request-id", info.request_id.encode())
+    if settings.via:
+        _append_via(headers, settings.via)
+
+
+def _append_via(headers: HeaderMap, via: bytes) -> None:
+    existing = headers.joined(b"via")
+    headers.set(b"via", existing + b", " + via if existing else via)

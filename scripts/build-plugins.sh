@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Builds every plugin in plugins/ (or only those named as arguments) as a release wasm32-wasi module and copies
+# it to plugins/<name>/<name>.wasm, printing the build time and size of each.
+#
+# Toolchain: $RUSTC / $CARGO if set; otherwise the first rustc (Debian's /usr/bin, then PATH) whose sysroot has
+# the wasm32-wasi (Rust < 1.84) or wasm32-wasip1 standard library. On Debian:
+#   apt-get install -y rustc cargo libstd-rust-dev-wasm32 lld
+# Environment: TARGET to force a target, JOBS for cargo's -j (default 1).
+# Idempotent: cargo rebuilds only what changed and a .wasm is rewritten only when its bytes differ.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+plugins_dir="$root/plugins"
+
+die() { echo "build-plugins: $*" >&2; exit 1; }
+
+has_target() { # rustc target -> true if its sysroot holds the target's std
+    local sysroot
+    sysroot="$("$1" --print sysroot 2>/dev/null)" || return 1
+    [ -d "$sysroot/lib/rustlib/$2/lib" ]
+}
+
+pick_toolchain() {
+    local candidates=() rustc target
+    if [ -n "${RUSTC:-}" ]; then candidates=("$RUSTC"); else
+        [ -x /usr/bin/rustc ] && candidates+=(/usr/bin/rustc)
+        command -v rustc >/dev/null 2>&1 && candidates+=("$(command -v rustc)")
+    fi
+    [ ${#candidates[@]} -gt 0 ] || die "no rustc found; install: apt-get install -y rustc cargo libstd-rust-dev-wasm32 lld"
+    for rustc in "${candidates[@]}"; do
+        for target in ${TARGET:-wasm32-wasi wasm32-wasip1}; do
+            if has_target "$rustc" "$target"; then
+                RUSTC="$rustc"; TARGET="$target"; return 0
+            fi
+        done
+    done
+    die "no rustc with the ${TARGET:-wasm32-wasi or wasm32-wasip1} standard library (tried: ${candidates[*]});" \
+        "install libstd-rust-dev-wasm32, or: rustup target add wasm32-wasip1"
+}
+
+pick_toolchain
+if [ -z "${CARGO:-}" ]; then
+    # Prefer the cargo installed next to the chosen rustc.
+    CARGO="$(dirname "$RUSTC")/cargo"
+    [ -x "$CARGO" ] || CARGO="$(command -v cargo)" || die "no cargo found"
+fi
+# The chosen rustc's own rustdoc keeps `cargo doc/test` consistent if someone runs them with this environment.
+export RUSTC
+[ -x "$(dirname "$RUSTC")/rustdoc" ] && export RUSTDOC="$(dirname "$RUSTC")/rustdoc"
+
+if [ $# -gt 0 ]; then
+    names=("$@")
+else
+    names=()
+    for manifest in "$plugins_dir"/*/Cargo.toml; do names+=("$(basename "$(dirname "$manifest")")"); done
+fi
+[ ${#names[@]} -gt 0 ] || die "no plugins found in $plugins_dir"
+
+echo "build-plugins: $("$RUSTC" --version), target $TARGET"
+status=0
+for name in "${names[@]}"; do
+    [ -f "$plugins_dir/$name/Cargo.toml" ] || die "unknown plugin '$name' (no plugins/$name/Cargo.toml)"
+    start=$(date +%s%N)
+    if ! "$CARGO" build --offline --release --quiet -j "${JOBS:-1}" --target "$TARGET" \
+        --manifest-path "$plugins_dir/Cargo.toml" -p "$name"; then
+        echo "build-plugins: $name FAILED" >&2
+        status=1
+        continue
+    fi
+    ms=$(( ($(date +%s%N) - start) / 1000000 ))
+    built="$plugins_dir/target/$TARGET/release/$name.wasm"
+    dest="$plugins_dir/$name/$name.wasm"
+    [ -f "$built" ] || die "$name: cargo succeeded but $built is missing"
+    if cmp -s "$built" "$dest"; then state="unchanged"; else cp "$built" "$dest"; state="updated"; fi
+    printf '%-16s %4d.%01d s  %8d bytes  %s (%s)\n' "$name" $((ms / 1000)) $((ms % 1000 / 100)) "$(stat -c %s "$dest")" \
+        "plugins/$name/$name.wasm" "$state"
+done
+exit $status

@@ -7,6 +7,7 @@ Rendering (text, JSON, Prometheus with Envoy's tag extraction) lives beside this
 from __future__ import annotations
 
 import bisect
+import math
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -83,9 +84,10 @@ DEFAULT_BUCKETS: tuple[float, ...] = (
 
 
 class Histogram:
-    """Cumulative bucket counts plus sum and count; quantiles are estimated from buckets when rendered."""
+    """Bucket counts plus sum, count, min and max; quantiles are estimated from them when rendered
+    (``gateway.stats.quantiles``). A value lands in the first bucket whose bound is >= it (Prometheus ``le``)."""
 
-    __slots__ = ("name", "bounds", "counts", "sum", "count", "used")
+    __slots__ = ("name", "bounds", "counts", "sum", "count", "min", "max", "used")
 
     def __init__(self, name: str, bounds: tuple[float, ...] = DEFAULT_BUCKETS) -> None:
         self.name = name
@@ -93,12 +95,18 @@ class Histogram:
         self.counts = [0] * (len(bounds) + 1)  # last slot: above the largest bound
         self.sum = 0.0
         self.count = 0
+        self.min = math.inf
+        self.max = -math.inf
         self.used = False
 
     def record(self, value: float) -> None:
         self.counts[bisect.bisect_left(self.bounds, value)] += 1
         self.sum += value
         self.count += 1
+        if value < self.min:
+            self.min = value
+        if value > self.max:
+            self.max = value
         self.used = True
 
 

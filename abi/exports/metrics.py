@@ -1,0 +1,78 @@
+"""Metrics (reference §7.8, §12.4). abi keeps ids and types (id ≡ type mod 4, first ids 4, 5, 6); the
+values live in the sinks the embedder returns from `PluginHost.define_metric`."""
+
+from __future__ import annotations
+
+from abi.context import AbiState
+from abi.exports.base import env
+from abi.types import MetricType, Status
+
+_SIGN = 1 << 63
+
+
+def proxy_define_metric(state: AbiState, metric_type: int, name_ptr: int, name_len: int, id_out: int) -> int:
+    name = state.memory.read(name_ptr, name_len).decode("utf-8", "replace")
+    if metric_type > MetricType.HISTOGRAM:
+        return Status.BAD_ARGUMENT
+    kind = MetricType(metric_type)
+    sink = state.metric_sinks.get((kind, name))
+    if sink is None:
+        host = state.plugin_host()
+        if host is None:
+            return Status.NOT_FOUND
+        sink = state.metric_sinks[(kind, name)] = host.define_metric(kind, name)
+    state.next_metric[kind] += 4  # every define allocates a new id, even for a known name
+    metric_id = state.next_metric[kind]
+    state.metrics[metric_id] = (kind, sink)
+    state.memory.write_u32(id_out, metric_id)
+    return Status.OK
+
+
+def proxy_increment_metric(state: AbiState, metric_id: int, delta: int) -> int:
+    metric = state.metrics.get(metric_id)
+    if metric is None:
+        return Status.NOT_FOUND
+    kind, sink = metric
+    delta = delta - (1 << 64) if delta & _SIGN else delta  # i64: signed
+    if kind == MetricType.COUNTER:
+        if delta <= 0:
+            return Status.BAD_ARGUMENT
+        sink.add(delta)
+    elif kind == MetricType.GAUGE:
+        sink.add(delta)
+    else:
+        return Status.BAD_ARGUMENT
+    return Status.OK
+
+
+def proxy_record_metric(state: AbiState, metric_id: int, value: int) -> int:
+    metric = state.metrics.get(metric_id)
+    if metric is None:
+        return Status.NOT_FOUND
+    kind, sink = metric
+    if kind == MetricType.COUNTER:
+        sink.add(value)
+    elif kind == MetricType.GAUGE:
+        sink.set(value)
+    else:
+        sink.record(value)
+    return Status.OK
+
+
+def proxy_get_metric(state: AbiState, metric_id: int, value_out: int) -> int:
+    metric = state.metrics.get(metric_id)
+    if metric is None:
+        return Status.NOT_FOUND
+    kind, sink = metric
+    if kind == MetricType.HISTOGRAM:
+        return Status.BAD_ARGUMENT
+    state.memory.write_u64(value_out, sink.value())
+    return Status.OK
+
+
+FUNCTIONS = [
+    env("proxy_define_metric", "iiii", proxy_define_metric),
+    env("proxy_increment_metric", "iI", proxy_increment_metric),
+    env("proxy_record_metric", "iI", proxy_record_metric),
+    env("proxy_get_metric", "ii", proxy_get_metric),
+]

@@ -1,0 +1,422 @@
+"""Plugins and their HTTP streams: Envoy's callback order, result mapping, body buffering, failure policy.
+
+`Plugin` is one configured plugin (root context) in one worker. It is accepted only once a VM started and
+configured it; a VM failure later fails only the streams that were on it, and the next stream gets a
+rebuilt VM — immediately after one failure, then with exponential backoff while failures repeat
+(streams arriving during the backoff fail per the policy).
+
+`HttpStream` is one HTTP stream (one context id). Its state machine:
+
+    NEW ──first callback──> ACTIVE ──on_destroy──> DONE
+     │                        │
+     └──VM unavailable────────┴──VM failed──> FAILED ──on_destroy──> DONE
+
+  NEW      no context yet; created lazily by the first callback (or by on_log, as Envoy does).
+  ACTIVE   callbacks go to the guest. Each direction is "paused" after a stop result until the plugin
+           resumes it (`proxy_continue_stream`, deferred) — the maps/body of a paused phase stay readable.
+  FAILED   the VM died (or none could be built). FAIL_OPEN: every later callback answers Continue and any
+           paused direction is resumed. FAIL_CLOSED / FAIL_RELOAD: one 503 local reply (details
+           `wasm_fail_stream`, gRPC status 14), stop results until then, Continue afterwards so that reply
+           passes. No further guest call is made for the stream.
+  DONE     proxy_on_log/on_done/on_delete ran (each at most once); later calls are no-ops.
+
+Body handling (reference §8.2): the stream keeps the bytes the plugin holds back. StopIterationAndBuffer
+shows the plugin the whole accumulated body on the next call; StopIterationAndWatermark only the new chunk
+(earlier ones stay held); StopIterationNoBuffer drops the chunk. Holding more than `max_buffer_bytes`
+ends the stream with a 413 (request) or 500 (response) local reply, as Envoy does.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+
+from abi.context import RootContext, StreamContext
+from abi.errors import PluginLoadError, VmTrap
+from abi.host import LocalReply, Pairs, PluginFailure, PluginHost, StreamHost
+from abi.limits import DEFAULT_LIMITS, Limits
+from abi.memory import U32
+from abi.runtime import VmRegistry, VmSpec, WasmVm
+from abi.types import (
+    AbiVersion,
+    FailurePolicy,
+    FilterDataStatus,
+    FilterHeadersStatus,
+    FilterTrailersStatus,
+    MapType,
+    Status,
+)
+from abi.vm import CompiledModule
+
+log = logging.getLogger("abi")
+
+REQUEST, RESPONSE = 0, 1
+FAIL_DETAILS = "wasm_fail_stream"
+_GRPC_UNAVAILABLE = 14
+
+
+@dataclass(frozen=True)
+class PluginConfig:
+    """Envoy's `PluginConfig`/`VmConfig` fields that matter to the host."""
+
+    name: str
+    root_id: str = ""
+    vm_id: str = ""
+    configuration: bytes = b""
+    vm_configuration: bytes = b""
+    environment: Mapping[str, str] = field(default_factory=dict)
+    failure_policy: FailurePolicy = FailurePolicy.FAIL_CLOSED
+    allow_on_headers_stop_iteration: bool = False
+    limits: Limits = DEFAULT_LIMITS
+
+    def vm_spec(self) -> VmSpec:
+        return VmSpec(self.vm_id, self.vm_configuration, tuple(sorted(self.environment.items())), self.limits)
+
+
+@dataclass
+class PluginStats:
+    vm_failures: int = 0  # traps, deadline overruns, memory exhaustion, host errors
+    vm_rebuilds: int = 0
+    rebuild_failures: int = 0
+    streams_failed_closed: int = 0
+    streams_failed_open: int = 0
+    last_failure: PluginFailure | None = None
+
+
+class Plugin:
+    """One plugin in one worker. Construction starts and configures it, or raises PluginLoadError."""
+
+    def __init__(self, module: CompiledModule, config: PluginConfig, host: PluginHost,
+                 registry: VmRegistry | None = None) -> None:
+        self.module = module
+        self.config = config
+        self.host = host
+        self.registry = registry or VmRegistry()
+        self.stats = PluginStats()
+        self._consecutive_failures = 0
+        self._retry_at_ns = 0
+        self.vm: WasmVm | None = None
+        self.root: RootContext | None = None
+        self._attach()
+
+    @property
+    def fail_open(self) -> bool:
+        return self.config.failure_policy == FailurePolicy.FAIL_OPEN
+
+    def _attach(self) -> None:
+        config = self.config
+        try:
+            vm = self.registry.get(self.module, config.vm_spec(), self.host)
+        except VmTrap as trap:
+            raise PluginLoadError(config.name, f"{trap.kind.value} while starting the VM: {trap.message}") from None
+        self.root = vm.add_root(config.name, config.root_id, config.configuration, self.host, self)
+        self.vm = vm
+
+    def vm_failed(self, failure: PluginFailure) -> None:
+        """Called by the VM when it dies (already logged)."""
+        self.stats.vm_failures += 1
+        self.stats.last_failure = failure
+        self._consecutive_failures += 1
+        backoff = 0.0
+        if self._consecutive_failures > 1:
+            limits = self.config.limits
+            backoff = min(limits.reload_backoff_base_s * 2 ** (self._consecutive_failures - 2),
+                          limits.reload_backoff_max_s)
+        self._retry_at_ns = self.host.monotonic_ns() + int(backoff * 1e9)
+
+    def live_vm(self) -> tuple[WasmVm, RootContext] | None:
+        """The healthy VM and root for a new stream, rebuilding a failed one once its backoff expired."""
+        vm, root = self.vm, self.root
+        if vm is not None and root is not None and vm.alive(root):
+            return vm, root
+        if self.host.monotonic_ns() < self._retry_at_ns:
+            return None
+        self.vm = self.root = None
+        try:
+            self._attach()
+        except PluginLoadError as exc:
+            log.error("%s", exc)
+            self.stats.rebuild_failures += 1
+            self.vm_failed(PluginFailure(self.config.name, "trap", exc.cause, "rebuild"))
+            return None
+        self.stats.vm_rebuilds += 1
+        assert self.vm is not None and self.root is not None
+        return self.vm, self.root
+
+    def stream_succeeded(self) -> None:
+        self._consecutive_failures = 0
+
+    def new_stream(self, host: StreamHost) -> HttpStream:
+        return HttpStream(self, host)
+
+    def close(self) -> None:
+        """Shut the plugin down: proxy_on_done/proxy_on_delete of its root (unless the VM is dead)."""
+        vm, root = self.vm, self.root
+        self.vm = self.root = None
+        if vm is not None and root is not None:
+            vm.remove_root(root)
+            self.registry.release(vm)
+
+
+class _State(Enum):
+    NEW = "new"
+    ACTIVE = "active"
+    FAILED = "failed"
+    DONE = "done"
+
+
+_STOP_HEADERS = FilterHeadersStatus.STOP_ALL_ITERATION_AND_WATERMARK
+
+
+class HttpStream:
+    """The plugin's view of one HTTP stream; the embedder's filter calls these in Envoy's order."""
+
+    def __init__(self, plugin: Plugin, host: StreamHost) -> None:
+        self.plugin = plugin
+        self.host = host
+        self.state = _State.NEW
+        self._vm: WasmVm | None = None
+        self._ctx: StreamContext | None = None
+        self._paused = [False, False]
+        self._body_mode = [FilterDataStatus.CONTINUE, FilterDataStatus.CONTINUE]
+        self._saved: dict[int, Pairs] = {}  # maps kept for proxy_on_log
+        self._failure_replied = False
+        self._failed = False
+
+    # -- context plumbing ---------------------------------------------------------------------------
+
+    def _context(self, fail_if_unavailable: bool = True) -> StreamContext | None:
+        if self.state is _State.ACTIVE:
+            return self._ctx
+        if self.state is not _State.NEW:
+            return None
+        live = self.plugin.live_vm()
+        if live is None:
+            if fail_if_unavailable:
+                self._fail()
+            return None
+        vm, root = live
+        ctx = StreamContext(vm.new_id(), root, self.host, self)
+        vm.contexts[ctx.id] = ctx
+        self._vm, self._ctx, self.state = vm, ctx, _State.ACTIVE
+        vm.guarded(ctx, "proxy_on_context_create", ctx.id, root.id)
+        return self._ctx if self.state is _State.ACTIVE else None
+
+    def _call(self, name: str, *args: int) -> int | None:
+        ctx, vm = self._ctx, self._vm
+        assert ctx is not None and vm is not None
+        ctx.local_reply = False
+        result = vm.guarded(ctx, name, *args)
+        return None if result is None or self.state is not _State.ACTIVE else result & U32
+
+    def vm_failed(self) -> None:
+        """The VM died (maybe in another stream's callback): apply the failure policy now."""
+        if self.state is _State.ACTIVE:
+            self._fail()
+
+    def _fail(self) -> None:
+        self.state = _State.FAILED
+        self._failed = True
+        stats = self.plugin.stats
+        if self.plugin.fail_open:
+            stats.streams_failed_open += 1
+            for direction in (REQUEST, RESPONSE):
+                if self._paused[direction]:
+                    self.resume(direction)
+        else:
+            stats.streams_failed_closed += 1
+            self._failure_replied = True
+            self.host.send_local_reply(LocalReply(503, b"", [], FAIL_DETAILS, _GRPC_UNAVAILABLE))
+
+    def _failed_result(self) -> bool:
+        """True when a failed stream must answer "stop" (fail-closed, before its 503 went out)."""
+        return not self.plugin.fail_open and not self._failure_replied
+
+    # -- deferred effects (StreamOwner) -------------------------------------------------------------
+
+    def resume(self, direction: int) -> None:
+        self._paused[direction] = False
+        ctx = self._ctx
+        if ctx is not None:
+            base = MapType.HTTP_REQUEST_HEADERS if direction == REQUEST else MapType.HTTP_RESPONSE_HEADERS
+            for map_type in (base, base + 1):
+                ctx.maps.pop(map_type, None)
+                ctx.writable.discard(map_type)
+            ctx.bodies[direction].available = False
+        if direction == REQUEST:
+            self.host.continue_request()
+        else:
+            self.host.continue_response()
+
+    def close(self) -> None:
+        self.host.reset_stream("wasm_close_stream")
+
+    def local_reply(self, reply: LocalReply) -> None:
+        self.host.send_local_reply(reply)
+
+    def drain_request_body(self) -> bytes:
+        """Bytes the plugin held back, to forward when the request continues (after a resume)."""
+        return self._drain(REQUEST)
+
+    def drain_response_body(self) -> bytes:
+        return self._drain(RESPONSE)
+
+    def _drain(self, direction: int) -> bytes:
+        ctx = self._ctx
+        if ctx is None:
+            return b""
+        body = ctx.bodies[direction]
+        data = bytes(body.held)
+        body.held.clear()
+        body.start = 0
+        return data
+
+    # -- headers ------------------------------------------------------------------------------------
+
+    def on_request_headers(self, headers: Pairs, end_of_stream: bool) -> FilterHeadersStatus:
+        self._saved[MapType.HTTP_REQUEST_HEADERS] = headers
+        return self._headers("proxy_on_request_headers", MapType.HTTP_REQUEST_HEADERS, REQUEST, headers,
+                             end_of_stream)
+
+    def on_response_headers(self, headers: Pairs, end_of_stream: bool) -> FilterHeadersStatus:
+        self._saved[MapType.HTTP_RESPONSE_HEADERS] = headers
+        return self._headers("proxy_on_response_headers", MapType.HTTP_RESPONSE_HEADERS, RESPONSE, headers,
+                             end_of_stream)
+
+    def _headers(self, name: str, map_type: int, direction: int, headers: Pairs,
+                 end_of_stream: bool) -> FilterHeadersStatus:
+        ctx = self._context()
+        if ctx is None:
+            return _STOP_HEADERS if self._failed_result() else FilterHeadersStatus.CONTINUE
+        ctx.maps[map_type] = headers
+        ctx.writable.add(map_type)
+        if self._vm is not None and self._vm.abi_version == AbiVersion.V0_1_0:
+            raw = self._call(name, ctx.id, len(headers))
+        else:
+            raw = self._call(name, ctx.id, len(headers), int(end_of_stream))
+        if raw is None:
+            return _STOP_HEADERS if self._failed_result() else FilterHeadersStatus.CONTINUE
+        if ctx.local_reply:
+            status = _STOP_HEADERS  # a local reply is the plugin's final word for this phase
+        elif raw == 0 or raw == 2:  # 2 = ContinueAndEndStream, treated as Continue by Envoy
+            status = FilterHeadersStatus.CONTINUE
+        elif raw == 1:
+            status = (FilterHeadersStatus.STOP_ITERATION if self.plugin.config.allow_on_headers_stop_iteration
+                      else _STOP_HEADERS)
+        elif raw == 3:
+            status = FilterHeadersStatus.STOP_ALL_ITERATION_AND_BUFFER
+        else:
+            status = _STOP_HEADERS
+        self._after(ctx, map_type, direction, status != FilterHeadersStatus.CONTINUE)
+        return status
+
+    def _after(self, ctx: StreamContext, map_type: int, direction: int, stopped: bool) -> None:
+        """A phase continued: its map is gone for the plugin (Envoy); a stop keeps it while paused."""
+        if stopped:
+            self._paused[direction] = True
+        else:
+            ctx.maps.pop(map_type, None)
+            ctx.writable.discard(map_type)
+
+    # -- bodies -------------------------------------------------------------------------------------
+
+    def on_request_body(self, data: bytes, end_of_stream: bool) -> tuple[FilterDataStatus, bytes]:
+        """Returns (CONTINUE, bytes to forward now) or (a stop status, b"") while the plugin holds data."""
+        return self._body("proxy_on_request_body", REQUEST, data, end_of_stream)
+
+    def on_response_body(self, data: bytes, end_of_stream: bool) -> tuple[FilterDataStatus, bytes]:
+        return self._body("proxy_on_response_body", RESPONSE, data, end_of_stream)
+
+    def _body(self, name: str, direction: int, data: bytes, end_of_stream: bool
+              ) -> tuple[FilterDataStatus, bytes]:
+        ctx = self._context()
+        if ctx is None:
+            if self._failed_result():
+                return FilterDataStatus.STOP_ITERATION_NO_BUFFER, b""
+            return FilterDataStatus.CONTINUE, self._drain(direction) + data
+        body = ctx.bodies[direction]
+        body.held += data
+        body.start = 0 if self._body_mode[direction] == FilterDataStatus.STOP_ITERATION_AND_BUFFER else (
+            len(body.held) - len(data))
+        body.available = True
+        raw = self._call(name, ctx.id, len(body.held) - body.start, int(end_of_stream))
+        if raw is None:
+            if self._failed_result():
+                return FilterDataStatus.STOP_ITERATION_NO_BUFFER, b""
+            return FilterDataStatus.CONTINUE, data
+        if ctx.local_reply:
+            status = FilterDataStatus.STOP_ITERATION_NO_BUFFER
+        else:
+            status = FilterDataStatus(min(raw, FilterDataStatus.STOP_ITERATION_NO_BUFFER))
+        self._body_mode[direction] = status
+        if status == FilterDataStatus.CONTINUE:
+            body.available = False
+            return status, self._drain(direction)
+        self._paused[direction] = True
+        if status == FilterDataStatus.STOP_ITERATION_NO_BUFFER:
+            del body.held[body.start :]  # the plugin took this chunk
+        elif len(body.held) > self.plugin.config.limits.max_buffer_bytes:
+            body.held.clear()
+            self._too_large(direction)
+            return FilterDataStatus.STOP_ITERATION_NO_BUFFER, b""
+        return status, b""
+
+    def _too_large(self, direction: int) -> None:
+        if direction == REQUEST:
+            reply = LocalReply(413, b"Payload Too Large", [], "request_payload_too_large")
+        else:
+            reply = LocalReply(500, b"Internal Server Error", [], "response_payload_too_large")
+        self.host.send_local_reply(reply)
+
+    # -- trailers -----------------------------------------------------------------------------------
+
+    def on_request_trailers(self, trailers: Pairs) -> FilterTrailersStatus:
+        return self._trailers("proxy_on_request_trailers", MapType.HTTP_REQUEST_TRAILERS, REQUEST, trailers)
+
+    def on_response_trailers(self, trailers: Pairs) -> FilterTrailersStatus:
+        self._saved[MapType.HTTP_RESPONSE_TRAILERS] = trailers
+        return self._trailers("proxy_on_response_trailers", MapType.HTTP_RESPONSE_TRAILERS, RESPONSE,
+                              trailers)
+
+    def _trailers(self, name: str, map_type: int, direction: int, trailers: Pairs) -> FilterTrailersStatus:
+        ctx = self._context()
+        if ctx is None:
+            return FilterTrailersStatus.STOP_ITERATION if self._failed_result() else FilterTrailersStatus.CONTINUE
+        ctx.maps[map_type] = trailers
+        ctx.writable.add(map_type)
+        raw = self._call(name, ctx.id, len(trailers))
+        if raw is None:
+            return FilterTrailersStatus.STOP_ITERATION if self._failed_result() else FilterTrailersStatus.CONTINUE
+        stopped = raw != 0 or ctx.local_reply
+        self._after(ctx, map_type, direction, stopped)
+        return FilterTrailersStatus.STOP_ITERATION if stopped else FilterTrailersStatus.CONTINUE
+
+    # -- end of stream ------------------------------------------------------------------------------
+
+    def on_log(self) -> None:
+        """Access-log time (Envoy: before on_done). Request/response headers and response trailers of the
+        finished stream are readable."""
+        ctx = self._context(fail_if_unavailable=False)
+        if ctx is None:
+            return
+        ctx.writable.clear()
+        ctx.maps = dict(self._saved)
+        self._call("proxy_on_log", ctx.id)
+
+    def on_destroy(self) -> None:
+        """The stream is gone: proxy_on_done then proxy_on_delete (each once)."""
+        ctx, vm = self._ctx, self._vm
+        if self.state is _State.ACTIVE and ctx is not None and vm is not None:
+            vm.guarded(ctx, "proxy_on_done", ctx.id, default=1)
+            if vm.alive(ctx):
+                vm.guarded(ctx, "proxy_on_delete", ctx.id)
+                vm.contexts.pop(ctx.id, None)
+        if not self._failed:
+            self.plugin.stream_succeeded()
+        self.state = _State.DONE
+        self._ctx = None
+
+
+__all__ = ["FAIL_DETAILS", "HttpStream", "Plugin", "PluginConfig", "PluginStats", "Status"]

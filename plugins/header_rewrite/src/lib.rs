@@ -5,6 +5,7 @@ mod config;
 mod template;
 
 use config::{Config, Rules};
+use template::Template;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, ContextType, LogLevel, MapType};
 use proxy_wasm::{hostcalls, info, warn};
@@ -57,14 +58,19 @@ fn lookup(path: &[&str]) -> Option<Vec<u8>> {
 }
 
 fn apply(rules: &Rules, map: MapType) {
+    // Render every template before editing, so templates see the headers as they arrived.
+    let render = |edits: &[(String, Template)]| -> Vec<(String, String)> {
+        edits.iter().map(|(name, value)| (name.clone(), value.render(lookup))).collect()
+    };
+    let (set, add) = (render(&rules.set), render(&rules.add));
     for name in &rules.remove {
         let _ = hostcalls::remove_map_value(map, name);
     }
-    for (name, value) in &rules.set {
-        let _ = hostcalls::set_map_value(map, name, Some(&value.render(lookup)));
+    for (name, value) in &set {
+        let _ = hostcalls::set_map_value(map, name, Some(value));
     }
-    for (name, value) in &rules.add {
-        let _ = hostcalls::add_map_value(map, name, &value.render(lookup));
+    for (name, value) in &add {
+        let _ = hostcalls::add_map_value(map, name, value);
     }
 }
 

@@ -17,8 +17,18 @@ pub struct Template {
 
 /// Properties whose Envoy encoding is an 8-byte little-endian integer rather than text.
 const INTEGER_PROPERTIES: &[&str] = &[
-    "source.port", "destination.port", "upstream.port", "response.code", "response.grpc_status", "response.flags",
-    "response.size", "response.total_size", "request.size", "request.total_size", "connection.id", "connection_id",
+    "source.port",
+    "destination.port",
+    "upstream.port",
+    "response.code",
+    "response.grpc_status",
+    "response.flags",
+    "response.size",
+    "response.total_size",
+    "request.size",
+    "request.total_size",
+    "connection.id",
+    "connection_id",
 ];
 
 impl Template {

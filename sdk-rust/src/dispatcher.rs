@@ -282,7 +282,8 @@ extern "C" fn proxy_on_upstream_connection_close(context_id: u32, peer_type: u32
 
 #[no_mangle]
 extern "C" fn proxy_on_request_headers(context_id: u32, num_headers: usize, end_of_stream: u32) -> u32 {
-    DISPATCHER.with(|d| d.with_http(context_id, 0, |c| action(c.on_http_request_headers(num_headers, end_of_stream != 0))))
+    DISPATCHER
+        .with(|d| d.with_http(context_id, 0, |c| action(c.on_http_request_headers(num_headers, end_of_stream != 0))))
 }
 
 #[no_mangle]
@@ -297,7 +298,8 @@ extern "C" fn proxy_on_request_trailers(context_id: u32, num_trailers: usize) ->
 
 #[no_mangle]
 extern "C" fn proxy_on_response_headers(context_id: u32, num_headers: usize, end_of_stream: u32) -> u32 {
-    DISPATCHER.with(|d| d.with_http(context_id, 0, |c| action(c.on_http_response_headers(num_headers, end_of_stream != 0))))
+    DISPATCHER
+        .with(|d| d.with_http(context_id, 0, |c| action(c.on_http_response_headers(num_headers, end_of_stream != 0))))
 }
 
 #[no_mangle]

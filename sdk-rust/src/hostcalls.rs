@@ -80,9 +80,8 @@ pub fn set_tick_period(period: Duration) -> Result<(), Status> {
 /// Reads up to `max_size` bytes from `start` of a buffer (`usize::MAX` = all); `None` when empty or absent.
 pub fn get_buffer(buffer_type: BufferType, start: usize, max_size: usize) -> Result<Option<Bytes>, Status> {
     let mut out = OutBuffer::new();
-    let status = unsafe {
-        abi::proxy_get_buffer_bytes(buffer_type as u32, start, max_size, &mut out.data, &mut out.size)
-    };
+    let status =
+        unsafe { abi::proxy_get_buffer_bytes(buffer_type as u32, start, max_size, &mut out.data, &mut out.size) };
     match Status::from_u32(status) {
         Status::Ok => Ok(out.take()),
         Status::NotFound => Ok(None),
@@ -198,8 +197,7 @@ pub fn remove_map_value(map_type: MapType, key: &str) -> Result<(), Status> {
 pub fn get_property(path: Vec<&str>) -> Result<Option<Bytes>, Status> {
     let encoded = pairs::serialize_property_path(&path);
     let mut out = OutBuffer::new();
-    let status =
-        unsafe { abi::proxy_get_property(encoded.as_ptr(), encoded.len(), &mut out.data, &mut out.size) };
+    let status = unsafe { abi::proxy_get_property(encoded.as_ptr(), encoded.len(), &mut out.data, &mut out.size) };
     match Status::from_u32(status) {
         Status::Ok => Ok(out.take()),
         Status::NotFound => Ok(None),
@@ -220,8 +218,7 @@ pub fn set_property(path: Vec<&str>, value: Option<&[u8]>) -> Result<(), Status>
 pub fn get_shared_data(key: &str) -> Result<(Option<Bytes>, Option<u32>), Status> {
     let mut out = OutBuffer::new();
     let mut cas = 0u32;
-    let status =
-        unsafe { abi::proxy_get_shared_data(key.as_ptr(), key.len(), &mut out.data, &mut out.size, &mut cas) };
+    let status = unsafe { abi::proxy_get_shared_data(key.as_ptr(), key.len(), &mut out.data, &mut out.size, &mut cas) };
     match Status::from_u32(status) {
         Status::Ok => Ok((out.take(), Some(cas))),
         Status::NotFound => Ok((None, None)),
@@ -328,7 +325,16 @@ pub fn send_http_response(status_code: u32, headers: Vec<(&str, &str)>, body: Op
     let (body_data, body_size) = opt_slice(body);
     // -1 = no gRPC status (the C++ SDK's InvalidCode).
     check(unsafe {
-        abi::proxy_send_local_response(status_code, null(), 0, body_data, body_size, headers.as_ptr(), headers.len(), -1)
+        abi::proxy_send_local_response(
+            status_code,
+            null(),
+            0,
+            body_data,
+            body_size,
+            headers.as_ptr(),
+            headers.len(),
+            -1,
+        )
     })
 }
 

@@ -501,8 +501,23 @@ mod tests {
 
     #[test]
     fn rejects_malformed_documents_with_a_position() {
-        for bad in ["", "{", "[1,]", "{\"a\" 1}", "01", "1.", "-", "tru", "\"a", "\"\\x\"", "{} x", "\"\u{1}\"",
-            "\"\\ud800\"", "{1:2}", "[1 2]"] {
+        for bad in [
+            "",
+            "{",
+            "[1,]",
+            "{\"a\" 1}",
+            "01",
+            "1.",
+            "-",
+            "tru",
+            "\"a",
+            "\"\\x\"",
+            "{} x",
+            "\"\u{1}\"",
+            "\"\\ud800\"",
+            "{1:2}",
+            "[1 2]",
+        ] {
             assert!(parse(bad).is_err(), "accepted {:?}", bad);
         }
         let err = parse("[1, x]").unwrap_err();

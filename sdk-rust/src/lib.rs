@@ -80,9 +80,19 @@ pub fn set_http_context(factory: types::NewHttpContext) {
 #[macro_export]
 macro_rules! main {
     ($code:block) => {
+        #[cfg(target_os = "wasi")]
+        extern "C" {
+            fn __wasm_call_ctors();
+        }
+
         /// Entry point run by the host once per VM instance.
         #[no_mangle]
         pub extern "C" fn _initialize() {
+            // A WASI reactor runs its static constructors (wasi-libc's) from its own entry point.
+            #[cfg(target_os = "wasi")]
+            unsafe {
+                __wasm_call_ctors();
+            }
             $code;
         }
     };

@@ -55,10 +55,7 @@ pub fn deserialize(bytes: &[u8]) -> Result<Vec<(Bytes, Bytes)>, Status> {
 
 /// Parses the pairs format into UTF-8 strings; a non-UTF-8 key or value is `Status::ParseFailure`.
 pub fn deserialize_strings(bytes: &[u8]) -> Result<Vec<(String, String)>, Status> {
-    deserialize(bytes)?
-        .into_iter()
-        .map(|(k, v)| Ok((utf8(k)?, utf8(v)?)))
-        .collect()
+    deserialize(bytes)?.into_iter().map(|(k, v)| Ok((utf8(k)?, utf8(v)?))).collect()
 }
 
 /// Parses the pairs format with UTF-8 keys and raw values.
@@ -96,9 +93,8 @@ mod tests {
     use super::*;
 
     // The worked example of the ABI reference: ("a","1"), ("b","22") is 29 bytes.
-    const EXAMPLE: [u8; 29] = [
-        2, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, b'a', 0, b'1', 0, b'b', 0, b'2', b'2', 0,
-    ];
+    const EXAMPLE: [u8; 29] =
+        [2, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, b'a', 0, b'1', 0, b'b', 0, b'2', b'2', 0];
 
     #[test]
     fn serializes_the_reference_example() {

@@ -100,7 +100,10 @@ pub trait Context {
 
     /// One of the headers of the callout response, raw; `None` when absent.
     fn get_http_call_response_header_bytes(&self, name: &str) -> Option<Bytes> {
-        expect(hostcalls::get_map_value_bytes(MapType::HttpCallResponseHeaders, name), "get_http_call_response_header_bytes")
+        expect(
+            hostcalls::get_map_value_bytes(MapType::HttpCallResponseHeaders, name),
+            "get_http_call_response_header_bytes",
+        )
     }
 
     /// All trailers of the callout response being delivered.
@@ -120,7 +123,10 @@ pub trait Context {
 
     /// One of the trailers of the callout response, raw; `None` when absent.
     fn get_http_call_response_trailer_bytes(&self, name: &str) -> Option<Bytes> {
-        expect(hostcalls::get_map_value_bytes(MapType::HttpCallResponseTrailers, name), "get_http_call_response_trailer_bytes")
+        expect(
+            hostcalls::get_map_value_bytes(MapType::HttpCallResponseTrailers, name),
+            "get_http_call_response_trailer_bytes",
+        )
     }
 
     /// Reads the callout response body (only during `on_http_call_response`).
@@ -411,7 +417,10 @@ pub trait HttpContext: Context {
 
     /// Sets one of the request headers to exactly the raw `value`; `None` removes it.
     fn set_http_request_header_bytes(&self, name: &str, value: Option<&[u8]>) {
-        expect(hostcalls::set_map_value_bytes(MapType::HttpRequestHeaders, name, value), "set_http_request_header_bytes")
+        expect(
+            hostcalls::set_map_value_bytes(MapType::HttpRequestHeaders, name, value),
+            "set_http_request_header_bytes",
+        )
     }
 
     /// Appends a value to the request headers, keeping existing ones.
@@ -421,7 +430,10 @@ pub trait HttpContext: Context {
 
     /// Appends a raw value to the request headers.
     fn add_http_request_header_bytes(&self, name: &str, value: &[u8]) {
-        expect(hostcalls::add_map_value_bytes(MapType::HttpRequestHeaders, name, value), "add_http_request_header_bytes")
+        expect(
+            hostcalls::add_map_value_bytes(MapType::HttpRequestHeaders, name, value),
+            "add_http_request_header_bytes",
+        )
     }
 
     /// Removes every value of `name` from the request headers.
@@ -486,7 +498,10 @@ pub trait HttpContext: Context {
 
     /// Sets one of the request trailers to exactly the raw `value`; `None` removes it.
     fn set_http_request_trailer_bytes(&self, name: &str, value: Option<&[u8]>) {
-        expect(hostcalls::set_map_value_bytes(MapType::HttpRequestTrailers, name, value), "set_http_request_trailer_bytes")
+        expect(
+            hostcalls::set_map_value_bytes(MapType::HttpRequestTrailers, name, value),
+            "set_http_request_trailer_bytes",
+        )
     }
 
     /// Appends a value to the request trailers, keeping existing ones.
@@ -496,7 +511,10 @@ pub trait HttpContext: Context {
 
     /// Appends a raw value to the request trailers.
     fn add_http_request_trailer_bytes(&self, name: &str, value: &[u8]) {
-        expect(hostcalls::add_map_value_bytes(MapType::HttpRequestTrailers, name, value), "add_http_request_trailer_bytes")
+        expect(
+            hostcalls::add_map_value_bytes(MapType::HttpRequestTrailers, name, value),
+            "add_http_request_trailer_bytes",
+        )
     }
 
     /// Removes every value of `name` from the request trailers.
@@ -556,7 +574,10 @@ pub trait HttpContext: Context {
 
     /// Sets one of the response headers to exactly the raw `value`; `None` removes it.
     fn set_http_response_header_bytes(&self, name: &str, value: Option<&[u8]>) {
-        expect(hostcalls::set_map_value_bytes(MapType::HttpResponseHeaders, name, value), "set_http_response_header_bytes")
+        expect(
+            hostcalls::set_map_value_bytes(MapType::HttpResponseHeaders, name, value),
+            "set_http_response_header_bytes",
+        )
     }
 
     /// Appends a value to the response headers, keeping existing ones.
@@ -566,7 +587,10 @@ pub trait HttpContext: Context {
 
     /// Appends a raw value to the response headers.
     fn add_http_response_header_bytes(&self, name: &str, value: &[u8]) {
-        expect(hostcalls::add_map_value_bytes(MapType::HttpResponseHeaders, name, value), "add_http_response_header_bytes")
+        expect(
+            hostcalls::add_map_value_bytes(MapType::HttpResponseHeaders, name, value),
+            "add_http_response_header_bytes",
+        )
     }
 
     /// Removes every value of `name` from the response headers.
@@ -631,7 +655,10 @@ pub trait HttpContext: Context {
 
     /// Sets one of the response trailers to exactly the raw `value`; `None` removes it.
     fn set_http_response_trailer_bytes(&self, name: &str, value: Option<&[u8]>) {
-        expect(hostcalls::set_map_value_bytes(MapType::HttpResponseTrailers, name, value), "set_http_response_trailer_bytes")
+        expect(
+            hostcalls::set_map_value_bytes(MapType::HttpResponseTrailers, name, value),
+            "set_http_response_trailer_bytes",
+        )
     }
 
     /// Appends a value to the response trailers, keeping existing ones.
@@ -641,7 +668,10 @@ pub trait HttpContext: Context {
 
     /// Appends a raw value to the response trailers.
     fn add_http_response_trailer_bytes(&self, name: &str, value: &[u8]) {
-        expect(hostcalls::add_map_value_bytes(MapType::HttpResponseTrailers, name, value), "add_http_response_trailer_bytes")
+        expect(
+            hostcalls::add_map_value_bytes(MapType::HttpResponseTrailers, name, value),
+            "add_http_response_trailer_bytes",
+        )
     }
 
     /// Removes every value of `name` from the response trailers.
@@ -671,10 +701,7 @@ pub trait HttpContext: Context {
         grpc_status_message: Option<&str>,
         custom_metadata: Vec<(&str, &[u8])>,
     ) {
-        expect(
-            hostcalls::send_grpc_response(grpc_status, grpc_status_message, custom_metadata),
-            "send_grpc_response",
-        )
+        expect(hostcalls::send_grpc_response(grpc_status, grpc_status_message, custom_metadata), "send_grpc_response")
     }
 
     /// The stream is complete; request and response headers are readable for access logging.

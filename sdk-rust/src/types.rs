@@ -50,6 +50,7 @@ impl LogLevel {
 /// What a stream callback tells the host: go on, or hold the stream until the plugin resumes it.
 #[repr(u32)]
 #[derive(Copy, Clone, Eq, PartialEq, Hash, Debug)]
+#[non_exhaustive]
 pub enum Action {
     /// Pass the headers/body/data on to the next filter.
     Continue = 0,
@@ -60,6 +61,7 @@ pub enum Action {
 /// Result of a host call (`proxy_status_t`); `Ok` is never returned inside an `Err`.
 #[repr(u32)]
 #[derive(Copy, Clone, Eq, PartialEq, Hash, Debug)]
+#[non_exhaustive]
 pub enum Status {
     /// Success.
     Ok = 0,
@@ -122,6 +124,7 @@ impl Status {
 /// Which kind of stream context a root context creates (never crosses the ABI).
 #[repr(u32)]
 #[derive(Copy, Clone, Eq, PartialEq, Hash, Debug)]
+#[non_exhaustive]
 pub enum ContextType {
     /// HTTP filter contexts (`HttpContext`).
     HttpContext = 0,
@@ -132,6 +135,7 @@ pub enum ContextType {
 /// A direction of a stream, for `proxy_continue_stream` / `proxy_close_stream`.
 #[repr(u32)]
 #[derive(Copy, Clone, Eq, PartialEq, Hash, Debug)]
+#[non_exhaustive]
 pub enum StreamType {
     /// The HTTP request (decode path).
     HttpRequest = 0,
@@ -146,6 +150,7 @@ pub enum StreamType {
 /// Buffers readable (and some writable) through `proxy_get_buffer_bytes` / `proxy_set_buffer_bytes`.
 #[repr(u32)]
 #[derive(Copy, Clone, Eq, PartialEq, Hash, Debug)]
+#[non_exhaustive]
 pub enum BufferType {
     /// HTTP request body.
     HttpRequestBody = 0,
@@ -170,6 +175,7 @@ pub enum BufferType {
 /// Header-like maps reachable through the `proxy_*_header_map_*` calls.
 #[repr(u32)]
 #[derive(Copy, Clone, Eq, PartialEq, Hash, Debug)]
+#[non_exhaustive]
 pub enum MapType {
     /// HTTP request headers (with `:method`, `:path`, `:authority`, `:scheme`).
     HttpRequestHeaders = 0,
@@ -192,6 +198,7 @@ pub enum MapType {
 /// Who closed a TCP connection.
 #[repr(u32)]
 #[derive(Copy, Clone, Eq, PartialEq, Hash, Debug)]
+#[non_exhaustive]
 pub enum PeerType {
     /// Not known (Envoy's synthesized upstream close).
     Unknown = 0,
@@ -215,6 +222,7 @@ impl PeerType {
 /// Kinds of metrics for `proxy_define_metric`.
 #[repr(u32)]
 #[derive(Copy, Clone, Eq, PartialEq, Hash, Debug)]
+#[non_exhaustive]
 pub enum MetricType {
     /// Only grows.
     Counter = 0,
@@ -227,6 +235,7 @@ pub enum MetricType {
 /// gRPC status codes, as carried by `proxy_on_grpc_close` and local gRPC replies.
 #[repr(u32)]
 #[derive(Copy, Clone, Eq, PartialEq, Hash, Debug)]
+#[non_exhaustive]
 #[allow(missing_docs)] // the names are gRPC's own and self-explanatory
 pub enum GrpcStatusCode {
     Ok = 0,

@@ -89,7 +89,8 @@ impl Config {
                     config.status_on_error = v
                         .as_u64()
                         .filter(|s| (200..=599).contains(s))
-                        .ok_or("status_on_error must be an HTTP status between 200 and 599")? as u32
+                        .ok_or("status_on_error must be an HTTP status between 200 and 599")?
+                        as u32
                 }
                 "allowed_request_headers" => config.allowed_request_headers = header_list(v, key)?,
                 "allowed_upstream_headers" => config.allowed_upstream_headers = header_list(v, key)?,

@@ -55,10 +55,10 @@ impl Config {
                 }
                 "mask" => config.mask = v.as_str().ok_or("mask must be a string")?.to_string(),
                 "max_body_bytes" => {
-                    config.max_body_bytes = v
-                        .as_u64()
-                        .filter(|n| *n > 0 && *n <= u32::MAX as u64)
-                        .ok_or("max_body_bytes must be a positive integer")? as usize
+                    config.max_body_bytes =
+                        v.as_u64()
+                            .filter(|n| *n > 0 && *n <= u32::MAX as u64)
+                            .ok_or("max_body_bytes must be a positive integer")? as usize
                 }
                 "content_types" => {
                     let list = v.as_array().ok_or("content_types must be an array of strings")?;
@@ -94,7 +94,8 @@ mod tests {
 
     #[test]
     fn parses_keys_and_paths() {
-        let config = Config::parse(br#"{"fields": ["password", "user.ssn"], "mask": "[x]", "max_body_bytes": 10}"#).unwrap();
+        let config =
+            Config::parse(br#"{"fields": ["password", "user.ssn"], "mask": "[x]", "max_body_bytes": 10}"#).unwrap();
         assert_eq!(config.keys, vec!["password"]);
         assert_eq!(config.paths, vec![vec!["user".to_string(), "ssn".to_string()]]);
         assert_eq!(config.mask, "[x]");

@@ -51,8 +51,9 @@ fn parse_key(value: &Value, at: &str) -> Result<Key, String> {
                 continue;
             }
             "secret" => string_field(v, &here)?.into_bytes(),
-            "secret_base64url" => base64::decode_url(&string_field(v, &here)?)
-                .map_err(|e| format!("{}: {}", here, e))?,
+            "secret_base64url" => {
+                base64::decode_url(&string_field(v, &here)?).map_err(|e| format!("{}: {}", here, e))?
+            }
             other => return Err(format!("{}: unknown field {:?}", at, other)),
         };
         if secret.replace(bytes).is_some() {
@@ -107,8 +108,7 @@ impl Config {
                     }
                 }
                 "clock_skew_seconds" => {
-                    config.clock_skew_seconds =
-                        v.as_u64().ok_or("clock_skew_seconds must be a non-negative integer")?
+                    config.clock_skew_seconds = v.as_u64().ok_or("clock_skew_seconds must be a non-negative integer")?
                 }
                 "forward_token" => config.forward_token = v.as_bool().ok_or("forward_token must be a boolean")?,
                 other => return Err(format!("unknown field {:?}", other)),

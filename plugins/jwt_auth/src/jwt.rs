@@ -200,7 +200,10 @@ mod tests {
     #[test]
     fn selects_keys_by_kid() {
         let mut c = config();
-        c.keys = vec![Key { kid: Some("a".into()), secret: b"ka".to_vec() }, Key { kid: Some("b".into()), secret: b"kb".to_vec() }];
+        c.keys = vec![
+            Key { kid: Some("a".into()), secret: b"ka".to_vec() },
+            Key { kid: Some("b".into()), secret: b"kb".to_vec() },
+        ];
         let payload = r#"{"iss":"issuer","aud":"api"}"#;
         assert!(verify(&sign(r#"{"alg":"HS256","kid":"b"}"#, payload, b"kb"), &c, 0).is_ok());
         assert_eq!(verify(&sign(r#"{"alg":"HS256","kid":"a"}"#, payload, b"kb"), &c, 0), Err(JwtError::BadSignature));

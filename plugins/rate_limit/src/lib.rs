@@ -72,11 +72,18 @@ impl RateLimitRoot {
             Metric::counter(&format!("{}.{}", config.stat_prefix, name))
                 .map_err(|e| format!("cannot define metric {}: {:?}", name, e))
         };
-        let shared = Shared { allowed: metric("allowed")?, limited: metric("limited")?, failed_open: metric("failed_open")?, config };
+        let shared = Shared {
+            allowed: metric("allowed")?,
+            limited: metric("limited")?,
+            failed_open: metric("failed_open")?,
+            config,
+        };
         publish_period(&shared).map_err(|e| format!("shared data unavailable: {:?}", e))?;
         self.set_tick_period(Duration::from_millis(shared.config.refill_interval_ms));
-        info!("rate_limit configured: capacity {}, +{} every {} ms", shared.config.capacity,
-            shared.config.refill_tokens, shared.config.refill_interval_ms);
+        info!(
+            "rate_limit configured: capacity {}, +{} every {} ms",
+            shared.config.capacity, shared.config.refill_tokens, shared.config.refill_interval_ms
+        );
         self.shared = Some(Rc::new(shared));
         Ok(())
     }
@@ -139,7 +146,8 @@ impl RateLimit {
             let (period_value, _) = hostcalls::get_shared_data(&self.shared.period_key())?;
             let period = period_value.and_then(|v| String::from_utf8(v).ok()).and_then(|s| s.parse().ok()).unwrap_or(0);
             let (value, cas) = hostcalls::get_shared_data(key)?;
-            let current = value.as_deref().and_then(Bucket::decode).unwrap_or_else(|| Bucket::full(config.capacity, period));
+            let current =
+                value.as_deref().and_then(Bucket::decode).unwrap_or_else(|| Bucket::full(config.capacity, period));
             let (allowed, next) = current.refilled(period, config.capacity, config.refill_tokens).take();
             // A new key is written with cas 0 (unconditional): two VMs creating the same key at the same instant
             // may each take a token from a fresh bucket, which errs towards allowing.

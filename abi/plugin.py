@@ -110,7 +110,7 @@ class Plugin:
         try:
             vm = self.registry.get(self.module, config.vm_spec(), self.host)
         except VmTrap as trap:
-            raise PluginLoadError(config.name, f"{trap.kind.value} while starting the VM: {trap.message}") from None
+            raise PluginLoadError(config.name, f"VM start failed ({trap.kind.value}): {trap.message}") from None
         self.root = vm.add_root(config.name, config.root_id, config.configuration, self.host, self)
         self.vm = vm
 

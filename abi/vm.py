@@ -270,6 +270,16 @@ def _first_line(text: str) -> str:
     return text.strip().splitlines()[0] if text.strip() else text
 
 
+def _summarize(text: str) -> str:
+    """wasmtime's "error while executing at wasm backtrace: ... Caused by: <why>" as "<why> (at <frame>)"."""
+    head, sep, cause = text.partition("Caused by:")
+    if not sep:
+        return _first_line(text)
+    frames = [line.split(" - ", 1)[1].strip() for line in head.splitlines() if " - " in line]
+    reason = _first_line(cause)
+    return f"{reason} (at {frames[0]})" if frames else reason
+
+
 def _signature_of(ty: Any) -> str:
     if not isinstance(ty, wasmtime.FuncType):
         return f"<{type(ty).__name__}>"
@@ -347,9 +357,9 @@ class Vm:
     def bind_memory_from_caller(self, caller: int | None) -> None:
         """Host calls made by a start section run before the instance exists: find memory via the caller."""
         extern = ffi.wasmtime_extern_t()
-        if caller and _caller_export_get(caller, b"memory", 6, ctypes.addressof(extern)):
-            if extern.kind == ffi.WASMTIME_EXTERN_MEMORY.value:
-                self._bind_memory(extern.of.memory)
+        found = caller and _caller_export_get(caller, b"memory", 6, ctypes.addressof(extern))
+        if found and extern.kind == ffi.WASMTIME_EXTERN_MEMORY.value:
+            self._bind_memory(extern.of.memory)
 
     def export(self, name: str, params: int, results: int) -> GuestFunc | None:
         """An exported function of exactly (i32 x params) -> (i32 x results), else None (treated as absent)."""
@@ -411,7 +421,7 @@ class Vm:
         return self._classify(code, str(exc), host_error)
 
     def _classify(self, code: Any, message: str, host_error: BaseException | None) -> VmTrap:
-        message = _first_line(message)
+        message = _summarize(message)
         if host_error is not None and not isinstance(host_error, GuestTrap):
             return VmTrap(TrapKind.HOST, message)
         if code == wasmtime.TrapCode.INTERRUPT:

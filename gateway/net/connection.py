@@ -37,6 +37,10 @@ class ConnectionHandler(Protocol):
 
     def on_below_write_low_watermark(self) -> None: ...
 
+    def start_drain(self) -> None:
+        """The server is shutting down: finish the exchange in progress, then close."""
+        ...
+
 
 class HandlerFactory(Protocol):
     def __call__(self, connection: DownstreamConnection) -> ConnectionHandler: ...
@@ -100,6 +104,10 @@ class DownstreamConnection(asyncio.Protocol):
     def resume_writing(self) -> None:
         if self._handler is not None:
             self._handler.on_below_write_low_watermark()
+
+    @property
+    def handler(self) -> ConnectionHandler | None:
+        return self._handler
 
     # -- what the handler may do --
     def write(self, data: bytes | bytearray | memoryview) -> None:

@@ -1,0 +1,39 @@
+"""``envoy.filters.http.router``: the factory of Router filters for one connection manager.
+
+Built once at config time; calling it makes the filter of one stream (``filters.api.FilterFactory``).
+"""
+
+from __future__ import annotations
+
+from gateway.config.model import Router as RouterConfig
+from gateway.filters.router.filter import Router
+from gateway.filters.router.stats import ClusterStatsCache, RouterStats
+from gateway.stats.store import Store
+from gateway.upstream.api import ClusterManager
+
+
+class RouterFactory:
+    """Shared, read-only state of every Router of one connection manager.
+
+    ``stat_prefix`` is the connection manager's: the router's own stats live under ``http.<stat_prefix>.``.
+    """
+
+    __slots__ = (
+        "cluster_manager",
+        "stats",
+        "cluster_stats",
+        "dynamic_stats",
+        "suppress_envoy_headers",
+        "respect_expected_rq_timeout",
+    )
+
+    def __init__(self, config: RouterConfig, cluster_manager: ClusterManager, store: Store, stat_prefix: str) -> None:
+        self.cluster_manager = cluster_manager
+        self.stats = RouterStats(store.scope(f"http.{stat_prefix}."))
+        self.cluster_stats = ClusterStatsCache(store)
+        self.dynamic_stats = config.dynamic_stats
+        self.suppress_envoy_headers = config.suppress_envoy_headers
+        self.respect_expected_rq_timeout = config.respect_expected_rq_timeout
+
+    def __call__(self) -> Router:
+        return Router(self)

@@ -1,0 +1,88 @@
+"""The router's stats, under Envoy's names.
+
+``http.<stat_prefix>.``: ``rq_total``, ``no_route``, ``no_cluster``, ``rq_direct_response``,
+``rq_reset_after_downstream_response_started``.
+``cluster.<name>.``: ``upstream_rq_<code>``, ``upstream_rq_<N>xx``, ``upstream_rq_completed`` (charged when response
+headers arrive, or with the local reply's code when the request failed before them), ``upstream_rq_time`` (ms from
+the end of the downstream request to the end of the response), ``upstream_rq_timeout``; each code and time stat
+again under ``internal.`` or ``external.`` by the request's ``x-envoy-internal``, as Envoy's dynamic stats.
+The upstream side records ``upstream_rq_total``/``active`` and the ``upstream_cx_*`` stats.
+"""
+
+from __future__ import annotations
+
+from gateway.stats.store import Counter, Scope, Store
+
+
+class RouterStats:
+    __slots__ = (
+        "rq_total",
+        "no_route",
+        "no_cluster",
+        "rq_direct_response",
+        "rq_reset_after_downstream_response_started",
+    )
+
+    def __init__(self, scope: Scope) -> None:
+        self.rq_total = scope.counter("rq_total")
+        self.no_route = scope.counter("no_route")
+        self.no_cluster = scope.counter("no_cluster")
+        self.rq_direct_response = scope.counter("rq_direct_response")
+        self.rq_reset_after_downstream_response_started = scope.counter("rq_reset_after_downstream_response_started")
+
+
+class _CodeStats:
+    """``upstream_rq_<code>``, ``_<N>xx``, ``_completed`` and ``upstream_rq_time`` under one prefix."""
+
+    __slots__ = ("_scope", "_codes", "completed", "rq_time")
+
+    def __init__(self, scope: Scope) -> None:
+        self._scope = scope
+        self._codes: dict[int, tuple[Counter, Counter]] = {}
+        self.completed = scope.counter("upstream_rq_completed")
+        self.rq_time = scope.histogram("upstream_rq_time")
+
+    def charge(self, code: int) -> None:
+        pair = self._codes.get(code)
+        if pair is None:
+            pair = self._codes[code] = (
+                self._scope.counter(f"upstream_rq_{code}"),
+                self._scope.counter(f"upstream_rq_{code // 100}xx"),
+            )
+        pair[0].inc()
+        pair[1].inc()
+        self.completed.inc()
+
+
+class ClusterRouterStats:
+    __slots__ = ("_all", "_internal", "_external", "timeout")
+
+    def __init__(self, scope: Scope) -> None:
+        self._all = _CodeStats(scope)
+        self._internal = _CodeStats(scope.scope("internal."))
+        self._external = _CodeStats(scope.scope("external."))
+        self.timeout = scope.counter("upstream_rq_timeout")
+
+    def charge(self, code: int, internal: bool) -> None:
+        self._all.charge(code)
+        (self._internal if internal else self._external).charge(code)
+
+    def record_time(self, ms: float, internal: bool) -> None:
+        self._all.rq_time.record(ms)
+        (self._internal if internal else self._external).rq_time.record(ms)
+
+
+class ClusterStatsCache:
+    """Per-cluster router stats, created on a cluster's first request and kept (cluster names are few)."""
+
+    __slots__ = ("_store", "_by_cluster")
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._by_cluster: dict[str, ClusterRouterStats] = {}
+
+    def get(self, cluster: str) -> ClusterRouterStats:
+        stats = self._by_cluster.get(cluster)
+        if stats is None:
+            stats = self._by_cluster[cluster] = ClusterRouterStats(self._store.scope(f"cluster.{cluster}."))
+        return stats

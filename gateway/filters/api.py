@@ -131,6 +131,12 @@ class StreamFilterCallbacks(Protocol):
         """Abort the stream; the downstream sees a reset (HTTP/1.1: the connection closes)."""
         ...
 
+    def on_decoder_filter_above_write_buffer_high_watermark(self) -> None:
+        """The filter's destination for request data (the upstream) is full: stop reading the downstream."""
+        ...
+
+    def on_decoder_filter_below_write_buffer_low_watermark(self) -> None: ...
+
     def add_downstream_watermark_callbacks(self, above: Callable[[], None], below: Callable[[], None]) -> None:
         """Be told when the downstream's write buffer passes its high (``above``) and low (``below``) marks,
         so the producer of the response can stop and resume reading its source."""

@@ -4,7 +4,7 @@ type URL (or name); here each dataclass gets the builder of its filter, run once
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from gateway.config.model import HttpFilter as HttpFilterConfig
 from gateway.config.model import Router, Wasm
@@ -22,17 +22,16 @@ class FactoryContext:
     cluster_manager: ClusterManager
     stat_prefix: str
     validate_only: bool
-    upgrade_types: frozenset[str] = field(default_factory=frozenset)
 
 
 Builder = Callable[[object, str, FactoryContext], FilterFactory]
 
 
 def _router(config: object, path: str, ctx: FactoryContext) -> FilterFactory:
-    from gateway.filters.router.factory import router_factory
+    from gateway.filters.router.factory import RouterFactory
 
     assert isinstance(config, Router)
-    return router_factory(config, ctx.cluster_manager, ctx.stats, ctx.stat_prefix, ctx.upgrade_types)
+    return RouterFactory(config, ctx.cluster_manager, ctx.stats, ctx.stat_prefix)
 
 
 def _wasm(config: object, path: str, ctx: FactoryContext) -> FilterFactory:

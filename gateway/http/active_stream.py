@@ -257,6 +257,13 @@ class ActiveStream:
             self._watermark_callbacks = []
         self._watermark_callbacks.append((above, below))
 
+    def on_decoder_filter_above_write_buffer_high_watermark(self) -> None:
+        """The upstream cannot take more of the request: stop reading the downstream."""
+        self._conn.read_disable_for_stream(True)
+
+    def on_decoder_filter_below_write_buffer_low_watermark(self) -> None:
+        self._conn.read_disable_for_stream(False)
+
     def on_downstream_watermark(self, above: bool) -> None:
         for cb_above, cb_below in self._watermark_callbacks or ():
             (cb_above if above else cb_below)()

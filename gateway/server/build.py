@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from gateway.accesslog import build_access_logs
+from gateway.accesslog import AccessLog, build_access_logs
 from gateway.codec import make_client_codec
 from gateway.codec.api import CodecLimits
 from gateway.config.errors import ErrorSink
@@ -51,6 +51,7 @@ class BuiltServer:
     stats: Store
     cluster_manager: ClusterManagerImpl
     listeners: list[ListenerPlan]
+    access_logs: list[AccessLog]
 
 
 def build(bootstrap: Bootstrap, loop: asyncio.AbstractEventLoop, http1_codec: str, validate_only: bool) -> BuiltServer:
@@ -61,6 +62,7 @@ def build(bootstrap: Bootstrap, loop: asyncio.AbstractEventLoop, http1_codec: st
         bootstrap.static_resources.clusters, stats, loop, codec_factory=lambda: make_client_codec(http1_codec)
     )
     plans: list[ListenerPlan] = []
+    access_logs: list[AccessLog] = []
     for i, listener in enumerate(bootstrap.static_resources.listeners):
         for j, network_filter in enumerate(listener.filter_chains[0].filters):
             hcm = network_filter.typed_config
@@ -72,13 +74,15 @@ def build(bootstrap: Bootstrap, loop: asyncio.AbstractEventLoop, http1_codec: st
                 continue
             path = _HCM_PATH.format(i=i, j=j)
             try:
-                settings = _hcm_settings(hcm, path, stats, cluster_manager, http1_codec, listener, validate_only)
+                logs = build_access_logs(hcm.access_log, f"{path}.access_log")
+                access_logs.extend(logs)
+                settings = _hcm_settings(hcm, path, stats, cluster_manager, http1_codec, listener, validate_only, logs)
             except ConfigError as e:
                 errors.errors.append(e)
                 continue
             plans.append(_plan(listener, settings, HcmStats(stats, hcm.stat_prefix)))
     errors.raise_if_any()
-    return BuiltServer(stats, cluster_manager, plans)
+    return BuiltServer(stats, cluster_manager, plans, access_logs)
 
 
 def _plan(listener: ListenerConfig, settings: HcmSettings, hcm_stats: HcmStats) -> ListenerPlan:
@@ -98,6 +102,7 @@ def _hcm_settings(
     http1_codec: str,
     listener: ListenerConfig,
     validate_only: bool,
+    access_logs: list[AccessLog],
 ) -> HcmSettings:
     table = RouteTable(hcm.route_config, f"{path}.route_config")
     ctx = FactoryContext(stats, cluster_manager, hcm.stat_prefix, validate_only)
@@ -111,7 +116,7 @@ def _hcm_settings(
         stat_prefix=hcm.stat_prefix,
         filter_factories=tuple(factories),
         route_resolver=table.route,
-        access_logs=tuple(build_access_logs(hcm.access_log, f"{path}.access_log")),
+        access_logs=tuple(access_logs),
         codec_backend=http1_codec,
         codec_limits=CodecLimits(max_headers_kb=hcm.max_request_headers_kb, max_headers_count=common.max_headers_count),
         server_name=hcm.server_name.encode(),

@@ -16,6 +16,7 @@ import time
 
 import uvloop
 
+from gateway.accesslog import close_all
 from gateway.config import load_bootstrap
 from gateway.config.errors import ConfigErrors
 from gateway.config.model import Bootstrap
@@ -84,6 +85,7 @@ class Server:
             await listener.close()
         if self.built is not None:
             await self.built.cluster_manager.close()
+            close_all(self.built.access_logs)
 
 
 async def _serve(options: ServerOptions) -> int:

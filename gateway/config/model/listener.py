@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from gateway.config.model.access_log import AccessLog
 from gateway.config.model.core import Address
 
 
@@ -54,7 +53,4 @@ class Listener:
     drain_type: DrainType = DrainType.DEFAULT
     traffic_direction: TrafficDirection = TrafficDirection.UNSPECIFIED
     enable_reuse_port: bool = True
-    bind_to_port: bool = True
     tcp_backlog_size: int = 128
-    access_log: tuple[AccessLog, ...] = ()
-    ignore_global_conn_limit: bool = False

@@ -1,0 +1,1 @@
+"""Parsers from YAML/JSON objects to the model, one module per group of messages."""

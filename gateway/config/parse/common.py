@@ -1,0 +1,229 @@
+"""Parsers of the shared ``core.v3`` and ``type.matcher.v3`` messages."""
+
+from __future__ import annotations
+
+import os
+
+from gateway.config.fields import Fields, Invalid
+from gateway.config.model.core import (
+    Address,
+    CidrRange,
+    DataSource,
+    HeaderAppendAction,
+    HeadersWithUnderscoresAction,
+    HeaderValue,
+    HeaderValueOption,
+    Http1ProtocolOptions,
+    HttpProtocolOptions,
+    Locality,
+    Node,
+    RegexMatcher,
+    SocketAddress,
+    SocketProtocol,
+    StringMatcher,
+)
+from gateway.config.regex import compile_re2
+
+# Envoy's HTTP_HEADER_NAME / HTTP_HEADER_VALUE checks in their non-strict form: no NUL, CR or LF.
+_FORBIDDEN_IN_HEADERS = frozenset("\0\r\n")
+_MAX_HEADER_KEY = 16384
+
+
+def parse_socket_address(f: Fields) -> SocketAddress:
+    f.unsupported("named_port", "resolver_name", "network_namespace_filepath")
+    address = f.string("address", required=True)
+    port = f.uint32("port_value", hi=65535)
+    protocol = f.enum("protocol", SocketProtocol, SocketProtocol.TCP, unsupported=(SocketProtocol.UDP,))
+    ipv4_compat = f.boolean("ipv4_compat")
+    if not address:
+        raise Invalid
+    return SocketAddress(address=address, port_value=port, protocol=protocol, ipv4_compat=ipv4_compat)
+
+
+def parse_address(f: Fields) -> Address:
+    f.unsupported("pipe", "envoy_internal_address")
+    socket_address = f.message("socket_address", parse_socket_address, required=True)
+    if socket_address is None:
+        raise Invalid
+    return Address(socket_address=socket_address)
+
+
+def parse_locality(f: Fields) -> Locality:
+    return Locality(region=f.string("region"), zone=f.string("zone"), sub_zone=f.string("sub_zone"))
+
+
+def parse_node(f: Fields) -> Node:
+    f.unsupported("dynamic_parameters", "extensions", "listening_addresses", "user_agent_build_version")
+    return Node(
+        id=f.string("id"),
+        cluster=f.string("cluster"),
+        metadata=f.struct("metadata") or {},
+        locality=f.message("locality", parse_locality),
+        user_agent_name=f.string("user_agent_name"),
+        user_agent_version=f.string("user_agent_version"),
+        client_features=f.strings("client_features"),
+    )
+
+
+def parse_metadata(f: Fields) -> dict[str, object]:
+    """``core.v3.Metadata``: its ``filter_metadata`` (namespace -> Struct)."""
+    f.unsupported("typed_filter_metadata")
+    return f.struct("filter_metadata") or {}
+
+
+def parse_data_source(f: Fields) -> DataSource:
+    f.unsupported("watched_directory")
+    which = f.oneof("filename", "inline_bytes", "inline_string", "environment_variable", required=True)
+    source = DataSource(
+        filename=f.opt_string("filename"),
+        inline_bytes=f.bytes_("inline_bytes"),
+        inline_string=f.opt_string("inline_string"),
+        environment_variable=f.opt_string("environment_variable"),
+    )
+    if which is None or getattr(source, which) is None:
+        raise Invalid
+    return source
+
+
+def read_data_source(f: Fields, field: str, source: DataSource) -> bytes | None:
+    """The bytes a DataSource stands for, read now as Envoy does at config load; None (fault recorded) when the
+    file or variable is missing."""
+    if source.inline_bytes is not None:
+        return source.inline_bytes
+    if source.inline_string is not None:
+        return source.inline_string.encode()
+    if source.filename is not None:
+        try:
+            with open(source.filename, "rb") as file:
+                return file.read()
+        except OSError as e:
+            f.error(field, f"cannot read {source.filename!r}: {e.strerror}")
+            return None
+    assert source.environment_variable is not None  # the oneof is required
+    value = os.environ.get(source.environment_variable)
+    if value is None:
+        f.error(field, f"environment variable {source.environment_variable!r} is not set")
+        return None
+    return value.encode()
+
+
+def check_header_name(f: Fields, field: str, name: str) -> bool:
+    """Envoy's header-name rule (non-strict): not empty, no NUL/CR/LF, at most 16 KiB."""
+    if not name:
+        f.error(field, "header name must not be empty")
+    elif _FORBIDDEN_IN_HEADERS & set(name) or len(name) > _MAX_HEADER_KEY:
+        f.error(field, f"invalid header name {name!r}")
+    else:
+        return True
+    return False
+
+
+def parse_header_value(f: Fields) -> HeaderValue:
+    f.unsupported("raw_value")
+    key = f.string("key", required=True)
+    value = f.string("value")
+    if _FORBIDDEN_IN_HEADERS & set(value):
+        f.error("value", "header value must not contain NUL, CR or LF")
+    if not key or not check_header_name(f, "key", key):
+        raise Invalid
+    return HeaderValue(key=key, value=value)
+
+
+def parse_header_value_option(f: Fields) -> HeaderValueOption:
+    header = f.message("header", parse_header_value, required=True)
+    append = f.opt_bool("append", wrapped=True)
+    action = f.enum("append_action", HeaderAppendAction, HeaderAppendAction.APPEND_IF_EXISTS_OR_ADD)
+    if append is not None and f.has("append_action"):
+        f.error("append", "append and append_action may not both be set")
+    elif append is not None:
+        action = HeaderAppendAction.APPEND_IF_EXISTS_OR_ADD if append else HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD
+    keep_empty_value = f.boolean("keep_empty_value")
+    if header is None:
+        raise Invalid
+    return HeaderValueOption(header=header, append_action=action, keep_empty_value=keep_empty_value, append=append)
+
+
+def parse_headers_to_add(f: Fields, field: str) -> tuple[HeaderValueOption, ...]:
+    return f.repeated(field, parse_header_value_option)
+
+
+def parse_headers_to_remove(f: Fields, field: str) -> tuple[str, ...]:
+    names = f.strings(field)
+    for name in names:
+        check_header_name(f, field, name)
+    return tuple(name.lower() for name in names if name)
+
+
+def _parse_google_re2(f: Fields) -> None:
+    f.unsupported("max_program_size")  # deprecated; Envoy's RE2 program-size limit has no Python equivalent
+
+
+def parse_regex_matcher(f: Fields) -> RegexMatcher:
+    f.message("google_re2", _parse_google_re2)
+    regex = f.string("regex", required=True)
+    try:
+        compiled = compile_re2(regex)
+    except ValueError as e:
+        f.error("regex", str(e))
+        raise Invalid from None
+    return RegexMatcher(regex=regex, compiled=compiled)
+
+
+def parse_string_matcher(f: Fields) -> StringMatcher:
+    f.unsupported("custom")
+    which = f.oneof("exact", "prefix", "suffix", "contains", "safe_regex", required=True)
+    matcher = StringMatcher(
+        exact=f.opt_string("exact"),
+        prefix=f.opt_string("prefix"),
+        suffix=f.opt_string("suffix"),
+        contains=f.opt_string("contains"),
+        safe_regex=f.message("safe_regex", parse_regex_matcher),
+        ignore_case=f.boolean("ignore_case"),
+    )
+    for field in ("prefix", "suffix", "contains"):
+        if getattr(matcher, field) == "":
+            f.error(field, "must not be empty")
+    if which is None or getattr(matcher, which) is None:
+        raise Invalid
+    return matcher
+
+
+def parse_http_protocol_options(f: Fields) -> HttpProtocolOptions:
+    """``core.v3.HttpProtocolOptions``."""
+    f.unsupported("max_response_headers_kb")
+    return HttpProtocolOptions(
+        idle_timeout=f.duration("idle_timeout", 3600.0),
+        max_connection_duration=f.duration("max_connection_duration", 0.0),
+        max_headers_count=f.uint32("max_headers_count", 100, wrapped=True, lo=1),
+        max_stream_duration=f.duration("max_stream_duration", 0.0),
+        headers_with_underscores_action=f.enum(
+            "headers_with_underscores_action", HeadersWithUnderscoresAction, HeadersWithUnderscoresAction.ALLOW
+        ),
+        max_requests_per_connection=f.uint32("max_requests_per_connection", 0, wrapped=True),
+    )
+
+
+def parse_http1_protocol_options(f: Fields) -> Http1ProtocolOptions:
+    """``core.v3.Http1ProtocolOptions``."""
+    f.unsupported(
+        "header_key_format", "send_fully_qualified_url", "use_balsa_parser", "allow_custom_methods",
+        "ignore_http_11_upgrade",
+    )  # fmt: skip
+    return Http1ProtocolOptions(
+        allow_absolute_url=f.boolean("allow_absolute_url", True, wrapped=True),
+        accept_http_10=f.boolean("accept_http_10"),
+        default_host_for_http_10=f.string("default_host_for_http_10"),
+        enable_trailers=f.boolean("enable_trailers"),
+        allow_chunked_length=f.boolean("allow_chunked_length"),
+        override_stream_error_on_invalid_http_message=f.opt_bool(
+            "override_stream_error_on_invalid_http_message", wrapped=True
+        ),
+    )
+
+
+def parse_cidr_range(f: Fields) -> CidrRange:
+    prefix = f.string("address_prefix", required=True)
+    prefix_len = f.uint32("prefix_len", wrapped=True, hi=128)
+    if not prefix:
+        raise Invalid
+    return CidrRange(address_prefix=prefix, prefix_len=prefix_len)

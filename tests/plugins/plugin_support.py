@@ -27,8 +27,10 @@ def unique_vm_id() -> str:
 
 
 def load(name: str, config: dict[str, Any] | str, **options: Any) -> Harness:
+    """Loads plugin `name` with a JSON configuration, in a VM of its own `vm_id` unless one is given."""
     configuration = config if isinstance(config, str) else json.dumps(config)
-    return Harness.load(plugin_path(name), configuration=configuration, vm_id=unique_vm_id(), **options)
+    options.setdefault("vm_id", unique_vm_id())
+    return Harness.load(plugin_path(name), configuration=configuration, **options)
 
 
 class _Recorder(Harness):
@@ -41,10 +43,11 @@ class _Recorder(Harness):
         super().__init__(*args, **kwargs)
 
 
-def rejection_logs(name: str, config: dict[str, Any] | str) -> list[str]:
-    """Loads a plugin with a configuration it must reject; returns what it logged."""
+def assert_config_rejected(name: str, config: dict[str, Any] | str, reason: str) -> None:
+    """Loads a plugin with a configuration it must reject, and checks that it logged `reason`."""
     configuration = config if isinstance(config, str) else json.dumps(config)
     with pytest.raises(PluginLoadError, match="proxy_on_configure returned false"):
         _Recorder.load(plugin_path(name), configuration=configuration, vm_id=unique_vm_id())
     assert _Recorder.last is not None
-    return _Recorder.last.log_messages()
+    logged = _Recorder.last.log_messages()
+    assert any(reason in message for message in logged), logged

@@ -1,0 +1,36 @@
+"""Sans-IO codecs. ``make_server_codec`` / ``make_client_codec`` build the HTTP/1.1 codecs over a parser backend:
+``httptools`` (llhttp; the default, fast) or ``h11`` (pure Python; the reference). Both behave identically."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from gateway.codec.api import ClientCodec, CodecLimits, ServerCodec
+from gateway.codec.http1.client import Http1ClientCodec
+from gateway.codec.http1.server import Http1ServerCodec
+
+BACKENDS = ("httptools",)
+
+
+def _parsers(backend: str, limits: CodecLimits) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
+    if backend == "httptools":
+        from gateway.codec.http1.parser_httptools import HttptoolsRequestParser, HttptoolsResponseParser
+
+        return HttptoolsRequestParser, HttptoolsResponseParser
+    raise ValueError(f"unknown HTTP/1.1 codec backend {backend!r} (expected one of {', '.join(BACKENDS)})")
+
+
+def make_server_codec(backend: str = "httptools", limits: CodecLimits | None = None) -> ServerCodec:
+    """A downstream HTTP/1.1 codec: parses requests, writes responses."""
+    limits = limits or CodecLimits()
+    return Http1ServerCodec(_parsers(backend, limits)[0], limits)
+
+
+def make_client_codec(backend: str = "httptools", limits: CodecLimits | None = None) -> ClientCodec:
+    """An upstream HTTP/1.1 codec: writes requests, parses responses."""
+    limits = limits or CodecLimits()
+    return Http1ClientCodec(_parsers(backend, limits)[1], limits)
+
+
+__all__ = ["BACKENDS", "make_client_codec", "make_server_codec"]

@@ -1,0 +1,1 @@
+"""HTTP/1.1 codecs: one server and one client state machine over interchangeable parsers (httptools or h11)."""

@@ -1,0 +1,446 @@
+"""The HTTP/1.1 client (upstream) codec: requests out as bytes, responses in as stream events.
+
+State machine, one exchange at a time (no pipelining upstream):
+
+    IDLE --send_headers--> request:  body mode (_LENGTH | _CHUNKED | _RAW for an Upgrade) -> DONE
+                           response: AWAITING (1xx -> InformationalReceived, repeatable) -> BODY -> DONE
+                                     or, on 101 to an Upgrade request, TUNNEL (raw bytes both ways)
+    both DONE -> IDLE, and the connection is ``reusable`` unless it became BROKEN: the response said close or
+    was close-delimited, it came before the request was fully sent, a protocol error, a reset, unexpected
+    bytes, a refused Upgrade. A BROKEN connection parses nothing more.
+
+The response body's framing depends on the request: a response to HEAD has none, whatever its headers say.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from gateway.codec.api import CodecLimits
+from gateway.codec.http1.common import (
+    BODY_METHODS,
+    FRAMING,
+    ResponseParser,
+    SkipBody,
+    check_block,
+    connection_tokens,
+    invalid_value,
+    parse_content_length,
+    trailers_block,
+)
+from gateway.core.errors import CodecError, ResetReason, Source
+from gateway.core.events import (
+    ConnectionTerminated,
+    DataReceived,
+    HeadersReceived,
+    InformationalReceived,
+    ProtocolErrorReceived,
+    StreamEvent,
+    StreamReset,
+    TrailersReceived,
+)
+from gateway.core.headers import HeaderMap
+
+# Request body modes.
+_LENGTH, _CHUNKED, _RAW, _DONE = range(4)
+
+_WATCHED = frozenset((b"content-length", b"transfer-encoding", b"connection"))
+_STATUS = (b":status", b"")
+
+
+def _upstream_error(message: str) -> CodecError:
+    return CodecError(message, 502, Source.UPSTREAM)
+
+
+class Http1ClientCodec:
+    """HTTP/1.1 client codec over a response tokenizer built by ``parser_factory`` (httptools or h11)."""
+
+    __slots__ = (
+        "_broken",
+        "_budget",
+        "_chunked",
+        "_cl",
+        "_conn",
+        "_count",
+        "_eof_body",
+        "_ended",
+        "_events",
+        "_head",
+        "_head_buf",
+        "_informational",
+        "_interim",
+        "_keep_alive",
+        "_limits",
+        "_max_bytes",
+        "_next_id",
+        "_out",
+        "_pairs",
+        "_parser",
+        "_remaining",
+        "_req_done",
+        "_req_mode",
+        "_resp_done",
+        "_resp_started",
+        "_stopped",
+        "_stream_id",
+        "_trailers",
+        "_tunnel",
+        "_upgrade",
+        "protocol",
+    )
+
+    def __init__(self, parser_factory: Callable[[Http1ClientCodec], ResponseParser], limits: CodecLimits) -> None:
+        self.protocol = "HTTP/1.1"
+        self._limits = limits
+        self._max_bytes = limits.max_headers_kb * 1024
+        self._next_id = 1
+        self._stream_id = 0  # the exchange in progress; 0 when idle
+        self._out: list[bytes] = []
+        self._events: list[StreamEvent] = []
+        self._broken = False
+        self._stopped = False
+        self._tunnel = False
+        self._req_mode = _DONE
+        self._remaining = 0
+        self._req_done = True
+        self._resp_done = True
+        self._resp_started = False
+        self._head = False
+        self._upgrade = False
+        self._keep_alive = True
+        self._eof_body = False
+        self._informational = 0
+        self._head_buf: bytearray | None = None
+        self._reset_message()
+        self._parser = parser_factory(self)
+
+    def _reset_message(self) -> None:
+        self._pairs: list[tuple[bytes, bytes]] = [_STATUS]
+        self._budget = self._max_bytes
+        self._count = 0
+        self._cl: int | None = None
+        self._chunked = False
+        self._conn: bytes | None = None
+        self._trailers = False
+        self._ended = False
+        self._interim = False
+
+    def next_stream_id(self) -> int:
+        stream_id = self._next_id
+        self._next_id += 2
+        return stream_id
+
+    @property
+    def reusable(self) -> bool:
+        return self._stream_id == 0 and not self._broken
+
+    # -- output --
+    def send_headers(self, stream_id: int, headers: HeaderMap, end_stream: bool) -> None:
+        if self._stream_id != 0 or self._broken:
+            raise ValueError("the connection cannot carry another request now")
+        if stream_id != self._next_id - 2:
+            raise ValueError(f"stream {stream_id} was not handed out by next_stream_id()")
+        method = headers.method
+        path = headers.path
+        authority = headers.authority
+        if not method or not path:
+            raise ValueError("request headers need :method and :path")
+        if method == b"CONNECT":
+            raise ValueError("CONNECT is not supported")
+        cl = conn = up = None
+        names: list[bytes] = []
+        values: list[bytes] = []
+        if authority is not None:
+            names.append(b"host")
+            values.append(authority)
+        for name, value in headers.pairs():
+            if name[:1] == b":":
+                continue
+            if name in FRAMING:
+                if name == b"content-length":
+                    cl = value
+                elif name == b"connection":
+                    conn = value
+                elif name == b"upgrade":
+                    up = value
+                continue
+            if name == b"host" and authority is not None:
+                continue
+            names.append(name)
+            values.append(value)
+        if b" " in path or invalid_value(path) or invalid_value(method) or b" " in method:
+            raise ValueError(f"invalid request line {method!r} {path!r}")
+        tokens = connection_tokens(conn) if conn is not None else ()
+        upgrade = up is not None and b"upgrade" in tokens
+        framing = b""
+        if upgrade:
+            assert up is not None
+            names += (b"connection", b"upgrade")
+            values += (b"upgrade", up)
+            mode = _RAW
+        elif cl is not None:
+            self._remaining = parse_content_length(cl, Source.LOCAL)
+            framing = b"content-length: " + cl + b"\r\n"
+            mode = _LENGTH if self._remaining else _DONE
+        elif end_stream:
+            if method in BODY_METHODS:
+                framing = b"content-length: 0\r\n"
+            mode = _DONE
+        else:
+            framing = b"transfer-encoding: chunked\r\n"
+            mode = _CHUNKED
+        if b"close" in tokens:
+            framing += b"connection: close\r\n"
+            self._broken = True  # the caller wants this to be the last request
+        check_block(names, values)
+        self._out.append(
+            b"".join(
+                (
+                    method,
+                    b" ",
+                    path,
+                    b" HTTP/1.1\r\n",
+                    *[n + b": " + v + b"\r\n" for n, v in zip(names, values, strict=True)],
+                    framing,
+                    b"\r\n",
+                )
+            )
+        )
+        self._stream_id = stream_id
+        self._req_mode = mode
+        self._req_done = end_stream and not upgrade
+        self._resp_done = False
+        self._resp_started = False
+        self._head = method == b"HEAD"
+        self._upgrade = upgrade
+        self._keep_alive = True
+        self._eof_body = False
+        self._informational = 0
+        self._head_buf = bytearray() if self._head and not self._parser.handles_head else None
+        self._parser.expect_response(method, upgrade)
+        if end_stream and mode == _LENGTH:
+            self._broken = True  # content-length promised a body that will never come
+
+    def _request_exchange(self, stream_id: int) -> None:
+        if stream_id != self._stream_id or self._stream_id == 0:
+            raise ValueError(f"stream {stream_id} has no request in progress")
+
+    def send_data(self, stream_id: int, data: bytes, end_stream: bool) -> None:
+        self._request_exchange(stream_id)
+        mode = self._req_mode
+        if type(data) is not bytes:
+            data = bytes(data)  # callers may reuse their buffer once we return
+        if mode == _CHUNKED:
+            if data:
+                self._out += (b"%x\r\n" % len(data), data, b"\r\n")
+            if end_stream:
+                self._out.append(b"0\r\n\r\n")
+        elif mode == _LENGTH:
+            if len(data) > self._remaining:
+                raise ValueError(f"request body longer than its content-length on stream {stream_id}")
+            self._remaining -= len(data)
+            if data:
+                self._out.append(data)
+            if end_stream and self._remaining:
+                self._broken = True
+        elif mode == _RAW:
+            if data:
+                self._out.append(data)
+            if end_stream:
+                self._broken = True  # a tunnel's end closes the connection
+        elif data or not end_stream:
+            raise ValueError(f"no request body can be sent on stream {stream_id} now")
+        if end_stream:
+            self._request_done()
+
+    def send_trailers(self, stream_id: int, trailers: HeaderMap) -> None:
+        self._request_exchange(stream_id)
+        if self._req_mode == _CHUNKED:
+            self._out.append(trailers_block(trailers))
+        elif self._req_mode == _LENGTH and self._remaining:
+            self._broken = True
+        self._request_done()
+
+    def _request_done(self) -> None:
+        self._req_mode = _DONE
+        self._req_done = True
+        if self._resp_done:
+            self._stream_id = 0
+
+    def reset_stream(self, stream_id: int, reason: ResetReason) -> None:
+        self._broken = True
+        self._stopped = True
+        self._stream_id = 0
+
+    def data_to_send(self) -> bytes:
+        out = self._out
+        if not out:
+            return b""
+        data = out[0] if len(out) == 1 else b"".join(out)
+        out.clear()
+        return data
+
+    # -- input --
+    def receive_data(self, data: bytes) -> list[StreamEvent]:
+        if self._tunnel:
+            return [DataReceived(self._stream_id, data, False)] if data else []
+        if self._stopped or not data:
+            return []
+        if self._stream_id == 0 or self._resp_done:
+            # Bytes no request asked for (a stray 408, garbage): the connection cannot be trusted again.
+            self._broken = True
+            self._stopped = True
+            return []
+        events: list[StreamEvent] = []
+        self._events = events
+        if self._head_buf is not None:
+            self._head_buf += data
+        try:
+            tail = self._parser.feed(data)
+        except SkipBody:
+            self._skipped_body()
+        except CodecError as error:
+            events.append(ProtocolErrorReceived(error, self._stream_id))
+            self._broken = True
+            self._stopped = True
+        else:
+            if tail is not None and self._tunnel and tail:
+                events.append(DataReceived(self._stream_id, tail, False))
+        return events
+
+    def receive_eof(self) -> list[StreamEvent]:
+        self._broken = True
+        if self._tunnel:
+            self._tunnel = False
+            self._stopped = True
+            return [DataReceived(self._stream_id, b"", True)]
+        if self._stopped and self._stream_id != 0 and not self._resp_done:
+            self._stopped = True
+            return []  # a protocol error was already reported for this stream
+        self._stopped = True
+        stream_id = self._stream_id
+        if stream_id == 0 or self._resp_done:
+            return [ConnectionTerminated(stream_id)]
+        if self._resp_started and self._eof_body:
+            self._response_done()
+            return [DataReceived(stream_id, b"", True)]
+        self._stream_id = 0
+        return [StreamReset(stream_id, ResetReason.CONNECTION_TERMINATION)]
+
+    def _skipped_body(self) -> None:
+        """After the head of a response to HEAD ended parsing early: was anything sent after it?"""
+        buf = self._head_buf
+        assert buf is not None
+        self._head_buf = None
+        ends = buf.count(b"\r\n\r\n")
+        if not buf.endswith(b"\r\n\r\n") or ends != self._informational + 1:
+            self._broken = True
+            self._stopped = True
+        self._parser.restart()
+
+    # -- parser callbacks --
+    def on_message_begin(self) -> None:
+        if self._resp_done:
+            raise _upstream_error("unexpected data after the response")
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._budget -= len(name) + len(value)
+        self._count += 1
+        if self._budget < 0 or self._count > self._limits.max_headers_count:
+            raise _upstream_error("response headers too large")
+        name = name.lower()
+        value = value.rstrip(b" \t")
+        if name in _WATCHED and not self._trailers:
+            if name == b"content-length":
+                if self._cl is not None:
+                    raise _upstream_error("multiple content-length headers")
+                self._cl = parse_content_length(value, Source.UPSTREAM)
+            elif name == b"transfer-encoding":
+                if self._chunked or value.lower() != b"chunked":
+                    raise _upstream_error("unsupported transfer encoding")
+                self._chunked = True
+            else:
+                self._conn = value if self._conn is None else self._conn + b"," + value
+        self._pairs.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        parser = self._parser
+        code = parser.status_code()
+        version = parser.http_version()
+        if version != "1.1" and version != "1.0":
+            raise _upstream_error("unsupported HTTP version")
+        pairs = self._pairs
+        pairs[0] = (b":status", b"%d" % code)
+        stream_id = self._stream_id
+        if code < 200 and code != 101:
+            self._events.append(InformationalReceived(stream_id, HeaderMap.from_list(pairs)))
+            self._informational += 1
+            self._reset_message()
+            self._interim = True
+            return
+        self._resp_started = True
+        if self._chunked and self._cl is not None:
+            raise _upstream_error("both content-length and transfer-encoding")
+        tokens = connection_tokens(self._conn) if self._conn is not None else ()
+        self._keep_alive = (b"close" not in tokens) if version == "1.1" else (b"keep-alive" in tokens)
+        if code == 101:
+            if not self._upgrade:
+                raise _upstream_error("101 response to a request that did not ask to upgrade")
+            self._tunnel = True
+            self._broken = True  # a tunnel never returns to HTTP
+            self._req_mode = _RAW
+            self._events.append(HeadersReceived(stream_id, HeaderMap.from_list(pairs), False))
+            return
+        if self._upgrade:
+            self._broken = True  # a refused Upgrade: the request's end is unknown to the peer
+        if self._head or code == 204 or code == 304:
+            end_stream = True
+        elif self._chunked:
+            end_stream = False
+        elif self._cl is not None:
+            end_stream = self._cl == 0
+        else:
+            end_stream = False
+            self._eof_body = True
+            self._keep_alive = False
+        self._ended = end_stream
+        self._events.append(HeadersReceived(stream_id, HeaderMap.from_list(pairs), end_stream))
+        self._pairs = []
+        self._trailers = True
+        self._budget = self._max_bytes
+        self._count = 0
+        if self._head and self._head_buf is not None:
+            self._response_done()
+            raise SkipBody
+
+    def on_body(self, body: bytes) -> None:
+        self._events.append(DataReceived(self._stream_id, body, False))
+
+    def on_message_complete(self) -> None:
+        if self._interim:
+            self._interim = False
+            return
+        if self._tunnel:
+            return
+        if not self._ended:
+            events = self._events
+            stream_id = self._stream_id
+            if self._pairs:
+                events.append(TrailersReceived(stream_id, HeaderMap.from_list(self._pairs)))
+            else:
+                last = events[-1] if events else None
+                if type(last) is DataReceived and last.stream_id == stream_id:
+                    last.end_stream = True
+                else:
+                    events.append(DataReceived(stream_id, b"", True))
+        self._response_done()
+
+    def _response_done(self) -> None:
+        self._reset_message()
+        self._resp_done = True
+        if not self._keep_alive or not self._req_done:
+            self._broken = True  # closing, or the request was cut short by an early response
+        if self._broken:
+            self._stopped = True
+        if self._req_done:
+            self._stream_id = 0

@@ -1,0 +1,529 @@
+"""The HTTP/1.1 server (downstream) codec: requests in as stream events, responses out as bytes.
+
+State machine. Every request begins an *exchange* with the next odd stream id (1, 3, 5...). The exchange whose
+response is unfinished is *active*; a request that completes while its response is pending switches the codec to
+*holding*: the parser keeps tokenizing pipelined bytes, but their events are queued, not returned. When the active
+response has been sent in full, ``resume()`` releases the queued events of the next request (up to its end, or all
+of them if it is still arriving; then holding stops). Per exchange:
+
+    request:   HEADERS -> BODY -> COMPLETE            (events: HeadersReceived, DataReceived*, TrailersReceived?)
+    response:  NOT_STARTED -> one body mode -> DONE   (_NONE for HEAD/204/304, _LENGTH, _CHUNKED, _EOF, _TUNNEL)
+
+The connection itself goes OPEN -> CLOSING (``should_close``) on Connection: close, HTTP/1.0 without keep-alive,
+a close-delimited response, a response that ends before its request, a reset or a protocol error; once closing
+and the active response is done, input is ignored. An Upgrade request (``upgrade`` + ``connection: upgrade``)
+stops the parser: the bytes after its head are kept raw; a 101 response turns the connection into a TUNNEL
+(raw bytes both ways; call ``resume()`` after the 101 for bytes that arrived early), any other response closes.
+CONNECT is rejected with 400 (tunnelling CONNECT is not supported yet).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+
+from gateway.codec.api import CodecLimits
+from gateway.codec.http1.common import (
+    FRAMING,
+    RequestParser,
+    check_block,
+    connection_tokens,
+    parse_content_length,
+    status_line,
+    trailers_block,
+)
+from gateway.core.errors import CodecError, ResetReason, Source
+from gateway.core.events import (
+    ConnectionTerminated,
+    DataReceived,
+    HeadersReceived,
+    ProtocolErrorReceived,
+    StreamEvent,
+    StreamReset,
+    TrailersReceived,
+)
+from gateway.core.headers import HeaderMap
+
+# Response body modes.
+_NOT_STARTED, _NONE, _LENGTH, _CHUNKED, _EOF, _TUNNEL, _DONE = range(7)
+
+_WATCHED = frozenset((b"host", b"content-length", b"transfer-encoding", b"connection", b"upgrade"))
+_RESPONSE_SKIP = FRAMING | {b":status"}
+_NO_PSEUDO = (b"", b"")
+
+
+class _Exchange:
+    """One request and its response."""
+
+    __slots__ = ("head", "http11", "keep_alive", "request_complete", "stream_id", "upgrade")
+
+    def __init__(self, stream_id: int) -> None:
+        self.stream_id = stream_id
+        self.http11 = True
+        self.keep_alive = False  # decided at the request's headers; a request cut short never keeps the connection
+        self.head = False
+        self.upgrade = False
+        self.request_complete = False
+
+
+class Http1ServerCodec:
+    """HTTP/1.1 server codec over a tokenizer built by ``parser_factory`` (httptools or h11)."""
+
+    __slots__ = (
+        "_active",
+        "_chunked",
+        "_cl",
+        "_close",
+        "_conn",
+        "_count",
+        "_budget",
+        "_ended",
+        "_events",
+        "_held",
+        "_hold",
+        "_host",
+        "_limits",
+        "_max_bytes",
+        "_mode",
+        "_next_id",
+        "_out",
+        "_pairs",
+        "_parser",
+        "_parsing",
+        "_queue",
+        "_raw",
+        "_remaining",
+        "_sink",
+        "_stopped",
+        "_trailers",
+        "_tunnel_id",
+        "_upgrade",
+        "_url",
+        "protocol",
+    )
+
+    def __init__(self, parser_factory: Callable[[Http1ServerCodec], RequestParser], limits: CodecLimits) -> None:
+        self.protocol = "HTTP/1.1"
+        self._limits = limits
+        self._max_bytes = limits.max_headers_kb * 1024
+        self._next_id = 1
+        self._active: _Exchange | None = None  # the exchange whose response is being written
+        self._parsing: _Exchange | None = None  # the exchange whose request is being parsed
+        self._queue: deque[_Exchange] = deque()  # pipelined exchanges behind the active one
+        self._held: deque[StreamEvent] = deque()
+        self._hold = False
+        self._events: list[StreamEvent] = []
+        self._sink: list[StreamEvent] | deque[StreamEvent] = self._events
+        self._out: list[bytes] = []
+        self._mode = _NOT_STARTED
+        self._remaining = 0
+        self._close = False
+        self._stopped = False  # no more input is parsed (error, closing, upgrade)
+        self._raw: bytearray | None = None  # bytes after an Upgrade request's head
+        self._tunnel_id = 0
+        self._reset_message()
+        self._parser = parser_factory(self)
+
+    def _reset_message(self) -> None:
+        # Four slots for the pseudo-headers, filled in at on_headers_complete (no insert at the front later).
+        self._pairs: list[tuple[bytes, bytes]] = [_NO_PSEUDO, _NO_PSEUDO, _NO_PSEUDO, _NO_PSEUDO]
+        self._url = b""
+        self._budget = self._max_bytes
+        self._count = 0
+        self._host: bytes | None = None
+        self._cl: int | None = None
+        self._chunked = False
+        self._conn: bytes | None = None
+        self._upgrade: bytes | None = None
+        self._ended = False
+        self._trailers = False
+
+    # -- input --
+    def receive_data(self, data: bytes) -> list[StreamEvent]:
+        if self._raw is not None:
+            if self._mode == _TUNNEL:
+                return [DataReceived(self._tunnel_id, data, False)] if data else []
+            self._raw += data
+            return []
+        if self._stopped:
+            return []
+        events: list[StreamEvent] = []
+        self._events = events
+        if not self._hold:
+            self._sink = events
+        try:
+            tail = self._parser.feed(data)
+        except CodecError as error:
+            self._fail(error)
+        else:
+            if tail is not None:
+                self._upgraded(tail)
+        return events
+
+    def receive_eof(self) -> list[StreamEvent]:
+        if self._mode == _TUNNEL:
+            self._stopped = True
+            return [DataReceived(self._tunnel_id, b"", True)]
+        self._stopped = True
+        self._close = True
+        active = self._active
+        if active is not None:
+            self._active = None
+            return [StreamReset(active.stream_id, ResetReason.CONNECTION_TERMINATION)]
+        return [ConnectionTerminated(self._next_id - 2 if self._next_id > 1 else 0)]
+
+    def resume(self) -> list[StreamEvent]:
+        if self._mode == _TUNNEL:
+            raw, self._raw = self._raw, bytearray()
+            return [DataReceived(self._tunnel_id, bytes(raw), False)] if raw else []
+        if self._active is not None or self._close or not self._queue:
+            return []
+        self._active = self._queue.popleft()
+        self._mode = _NOT_STARTED
+        held = self._held
+        out: list[StreamEvent] = []
+        while held:
+            event = held.popleft()
+            out.append(event)
+            if type(event) is ProtocolErrorReceived:
+                self._close = True
+                break
+            if type(event) is TrailersReceived or getattr(event, "end_stream", False):
+                break
+        else:
+            # The released request is still arriving: its next events go straight out again.
+            self._hold = False
+        return out
+
+    # -- parser callbacks --
+    def on_message_begin(self) -> None:
+        self._parsing = self._begin_exchange()
+
+    def on_url(self, url: bytes) -> None:
+        self._budget -= len(url)
+        if self._budget < 0:
+            raise CodecError("request headers too large", 431)
+        self._url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._budget -= len(name) + len(value)
+        self._count += 1
+        if self._budget < 0 or self._count > self._limits.max_headers_count:
+            raise CodecError("request headers too large", 431)
+        name = name.lower()
+        value = value.rstrip(b" \t")  # llhttp strips leading OWS only
+        if name in _WATCHED and not self._trailers and self._watched(name, value):
+            return
+        self._pairs.append((name, value))
+
+    def _watched(self, name: bytes, value: bytes) -> bool:
+        """Framing and connection fields of a request head; True when the field is consumed (Host)."""
+        if name == b"host":
+            if self._host is not None:
+                raise CodecError("multiple host headers")
+            self._host = value
+            return True
+        if name == b"content-length":
+            if self._cl is not None:
+                raise CodecError("multiple content-length headers")
+            self._cl = parse_content_length(value, Source.DOWNSTREAM)
+        elif name == b"transfer-encoding":
+            if self._chunked:
+                raise CodecError("multiple transfer-encoding headers", 501)
+            if value.lower() != b"chunked":
+                raise CodecError("unsupported transfer encoding", 501)
+            self._chunked = True
+        elif name == b"connection":
+            self._conn = value if self._conn is None else self._conn + b"," + value
+        else:
+            self._upgrade = value
+        return False
+
+    def on_headers_complete(self) -> None:
+        ex = self._parsing
+        assert ex is not None
+        parser = self._parser
+        version = parser.http_version()
+        if version == "1.1":
+            http11 = True
+        elif version == "1.0":
+            http11 = False
+            self.protocol = "HTTP/1.0"
+        else:
+            raise CodecError("unsupported HTTP version")
+        if self._chunked and self._cl is not None:
+            raise CodecError("both content-length and transfer-encoding")
+        method = parser.method()
+        if method == b"CONNECT":
+            raise CodecError("CONNECT is not supported")
+        tokens = connection_tokens(self._conn) if self._conn is not None else ()
+        upgrade = self._upgrade is not None and b"upgrade" in tokens
+        if upgrade and (self._chunked or self._cl):
+            raise CodecError("upgrade request with a body")
+        ex.http11 = http11
+        # RFC 9112 6.1: a 1.0 message with transfer-encoding has faulty framing; answer it, then close.
+        ex.keep_alive = (b"close" not in tokens) if http11 else (b"keep-alive" in tokens and not self._chunked)
+        ex.head = method == b"HEAD"
+        ex.upgrade = upgrade
+
+        pairs = self._pairs
+        url = self._url
+        authority = self._host
+        scheme = b"http"
+        if url[:1] == b"/" or (url == b"*" and method == b"OPTIONS"):
+            path = url
+        else:
+            scheme, authority, path = _absolute_form(url, authority)
+        if authority is None and http11:
+            raise CodecError("missing host header")
+        pairs[0] = (b":method", method)
+        pairs[1] = (b":scheme", scheme)
+        pairs[3] = (b":path", path)
+        if authority is None:
+            del pairs[2]
+        else:
+            pairs[2] = (b":authority", authority)
+        end_stream = not (upgrade or self._chunked or self._cl)
+        self._ended = end_stream
+        self._sink.append(HeadersReceived(ex.stream_id, HeaderMap.from_list(pairs), end_stream))
+        # Fields from here on are trailers, counted against a fresh budget as Envoy does.
+        self._pairs = []
+        self._trailers = True
+        self._budget = self._max_bytes
+        self._count = 0
+
+    def on_body(self, body: bytes) -> None:
+        ex = self._parsing
+        assert ex is not None
+        self._sink.append(DataReceived(ex.stream_id, body, False))
+
+    def on_message_complete(self) -> None:
+        ex = self._parsing
+        assert ex is not None
+        ex.request_complete = True
+        self._parsing = None
+        if not ex.keep_alive:
+            self._stopped = True  # bytes after a closing request are never parsed
+        if not ex.upgrade and not self._ended:
+            sink = self._sink
+            if self._pairs:
+                sink.append(TrailersReceived(ex.stream_id, HeaderMap.from_list(self._pairs)))
+            else:
+                last = sink[-1] if sink else None
+                if type(last) is DataReceived and last.stream_id == ex.stream_id:
+                    last.end_stream = True
+                else:
+                    sink.append(DataReceived(ex.stream_id, b"", True))
+        self._reset_message()
+        if self._active is not None:
+            self._hold = True
+            self._sink = self._held
+
+    def _begin_exchange(self) -> _Exchange:
+        ex = _Exchange(self._next_id)
+        self._next_id += 2
+        if self._active is None and not self._queue:
+            self._active = ex
+            self._mode = _NOT_STARTED
+        else:
+            self._queue.append(ex)
+        return ex
+
+    def _fail(self, error: CodecError) -> None:
+        ex = self._parsing or self._begin_exchange()
+        self._stopped = True
+        self._sink.append(ProtocolErrorReceived(error, ex.stream_id))
+        if not self._hold:
+            self._close = True
+
+    def _upgraded(self, tail: bytes) -> None:
+        self._stopped = True
+        self._raw = bytearray(tail)
+
+    # -- output --
+    def _response_exchange(self, stream_id: int) -> _Exchange:
+        ex = self._active
+        if ex is None or ex.stream_id != stream_id:
+            raise ValueError(f"stream {stream_id} has no response in progress")
+        return ex
+
+    def send_informational(self, stream_id: int, headers: HeaderMap) -> None:
+        ex = self._response_exchange(stream_id)
+        code = headers.status
+        if code is None or not 100 <= code < 200 or code == 101 or self._mode != _NOT_STARTED:
+            raise ValueError(f"invalid informational response {code} on stream {stream_id}")
+        if not ex.http11:
+            return  # RFC 9110 15.2: never send 1xx to an HTTP/1.0 client
+        names, values = _regular(headers.pairs())
+        self._out.append(_head(status_line(code), names, values, b""))
+
+    def send_headers(self, stream_id: int, headers: HeaderMap, end_stream: bool) -> None:
+        ex = self._response_exchange(stream_id)
+        if self._mode != _NOT_STARTED:
+            raise ValueError(f"response headers already sent on stream {stream_id}")
+        code = headers.status
+        if code is None:
+            raise ValueError("response headers without a valid :status")
+        if code < 200 and code != 101:
+            self.send_informational(stream_id, headers)
+            return
+        cl = conn = up = None
+        names: list[bytes] = []
+        values: list[bytes] = []
+        for name, value in headers.pairs():
+            if name in _RESPONSE_SKIP:
+                if name == b"content-length":
+                    cl = value
+                elif name == b"connection":
+                    conn = value
+                elif name == b"upgrade":
+                    up = value
+                continue
+            names.append(name)
+            values.append(value)
+        close = self._close or not ex.keep_alive or (conn is not None and b"close" in connection_tokens(conn))
+        framing = b""
+        if code == 101:
+            if not ex.upgrade or up is None:
+                raise ValueError("101 response to a request that did not ask to upgrade")
+            check_block([b"upgrade"], [up])
+            mode = _TUNNEL
+            framing = b"connection: upgrade\r\nupgrade: " + up + b"\r\n"
+        else:
+            if ex.upgrade:
+                close = True  # the bytes after a refused Upgrade cannot be read as HTTP
+            if code == 204 or code == 304 or ex.head:
+                mode = _NONE
+                if cl is not None and code != 204:
+                    parse_content_length(cl, Source.LOCAL)
+                    framing = b"content-length: " + cl + b"\r\n"
+            elif cl is not None:
+                mode = _LENGTH
+                self._remaining = parse_content_length(cl, Source.LOCAL)
+                framing = b"content-length: " + cl + b"\r\n"
+            elif end_stream:
+                mode = _LENGTH
+                self._remaining = 0
+                framing = b"content-length: 0\r\n"
+            elif ex.http11:
+                mode = _CHUNKED
+                framing = b"transfer-encoding: chunked\r\n"
+            else:
+                mode = _EOF
+                close = True
+            if close:
+                framing += b"connection: close\r\n"
+            elif not ex.http11:
+                framing += b"connection: keep-alive\r\n"
+        self._out.append(_head(status_line(code), names, values, framing))
+        self._mode = mode
+        if close:
+            self._close = True
+        if mode == _TUNNEL:
+            self._tunnel_id = stream_id
+            if self._raw is None:
+                self._raw = bytearray()
+        elif end_stream:
+            self._finish_response()
+
+    def send_data(self, stream_id: int, data: bytes, end_stream: bool) -> None:
+        self._response_exchange(stream_id)
+        mode = self._mode
+        if type(data) is not bytes:
+            data = bytes(data)  # callers may reuse their buffer once we return
+        if mode == _CHUNKED:
+            if data:
+                self._out += (b"%x\r\n" % len(data), data, b"\r\n")
+            if end_stream:
+                self._out.append(b"0\r\n\r\n")
+        elif mode == _LENGTH:
+            if len(data) > self._remaining:
+                raise ValueError(f"response body longer than its content-length on stream {stream_id}")
+            self._remaining -= len(data)
+            if data:
+                self._out.append(data)
+            if end_stream and self._remaining:
+                self._close = True  # a short body: the peer can only learn the truth from the close
+        elif mode in (_EOF, _TUNNEL):
+            if data:
+                self._out.append(data)
+        elif mode != _NONE:
+            raise ValueError(f"no response body can be sent on stream {stream_id} now")
+        if end_stream:
+            if mode == _TUNNEL:
+                self._close = True
+            else:
+                self._finish_response()
+
+    def send_trailers(self, stream_id: int, trailers: HeaderMap) -> None:
+        self._response_exchange(stream_id)
+        if self._mode == _CHUNKED:
+            self._out.append(trailers_block(trailers))
+        elif self._mode in (_NOT_STARTED, _TUNNEL, _DONE):
+            raise ValueError(f"trailers cannot be sent on stream {stream_id} now")
+        elif self._mode == _LENGTH and self._remaining:
+            self._close = True
+        # Other framings have nowhere to put trailers: they are dropped and the body ends.
+        self._finish_response()
+
+    def _finish_response(self) -> None:
+        ex = self._active
+        assert ex is not None
+        self._mode = _DONE
+        self._active = None
+        if not ex.request_complete:
+            self._close = True  # unread request bytes follow: the connection cannot be reused
+        if not self._queue:
+            self._hold = False  # nothing pipelined yet: the next request's events go straight out
+        if self._close:
+            self._stopped = True
+
+    def reset_stream(self, stream_id: int, reason: ResetReason) -> None:
+        self._close = True
+        self._stopped = True
+        self._active = None
+        self._mode = _DONE
+
+    def data_to_send(self) -> bytes:
+        out = self._out
+        if not out:
+            return b""
+        data = out[0] if len(out) == 1 else b"".join(out)
+        out.clear()
+        return data
+
+    @property
+    def should_close(self) -> bool:
+        return self._close
+
+
+def _regular(pairs: list[tuple[bytes, bytes]]) -> tuple[list[bytes], list[bytes]]:
+    names = [n for n, _ in pairs if n[:1] != b":" and n not in FRAMING]
+    values = [v for n, v in pairs if n[:1] != b":" and n not in FRAMING]
+    return names, values
+
+
+def _head(start_line: bytes, names: list[bytes], values: list[bytes], framing: bytes) -> bytes:
+    check_block(names, values)
+    return b"".join(
+        (start_line, *[n + b": " + v + b"\r\n" for n, v in zip(names, values, strict=True)], framing, b"\r\n")
+    )
+
+
+def _absolute_form(url: bytes, host: bytes | None) -> tuple[bytes, bytes | None, bytes]:
+    """Scheme, authority and path of an absolute-form target (its authority overrides Host, RFC 9112 3.2.2)."""
+    scheme, sep, rest = url.partition(b"://")
+    scheme = scheme.lower()
+    if not sep or scheme not in (b"http", b"https"):
+        raise CodecError("invalid request target")
+    end = len(rest)
+    for stop in (b"/", b"?"):
+        index = rest.find(stop)
+        if index != -1 and index < end:
+            end = index
+    authority, path = rest[:end], rest[end:]
+    if not authority or b"@" in authority:
+        raise CodecError("invalid request target")
+    if path[:1] != b"/":
+        path = b"/" + path
+    return scheme, authority, path

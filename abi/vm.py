@@ -97,7 +97,7 @@ class HostFunction:
 def _make_callback(fn: HostFunction) -> Any:
     impl, fault = fn.impl, fn.fault
     has_result = fn.results == "i"
-    nparams = len(fn.params)
+    stop = 4 * len(fn.params)  # wasmtime_val_raw_t is 16 bytes: parameter i is int32 slot 4*i
     if fn.results not in ("", "i") or any(p != "i" for p in fn.params):
         return _make_generic_callback(fn)
 
@@ -106,7 +106,8 @@ def _make_callback(fn: HostFunction) -> Any:
         try:
             if vm.memory is None:
                 vm.bind_memory_from_caller(caller)
-            result = impl(vm.env, *[v & U32 for v in raw[0 : 4 * nparams : 4]])
+            # (ctypes returns one element for an empty strided pointer slice, hence the test on stop)
+            result = impl(vm.env, *[v & U32 for v in raw[0:stop:4]]) if stop else impl(vm.env)
             if has_result:
                 raw[0] = result
         except MemoryAccessError:

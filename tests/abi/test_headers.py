@@ -7,7 +7,8 @@ from abi_probe import GET, Probe
 from abi.memory import decode_pairs, encode_pairs
 from abi.types import MapType, Status
 
-REQ, RESP, CALL_HEADERS = MapType.HTTP_REQUEST_HEADERS, MapType.HTTP_RESPONSE_HEADERS, MapType.HTTP_CALL_RESPONSE_HEADERS
+REQ, RESP = MapType.HTTP_REQUEST_HEADERS, MapType.HTTP_RESPONSE_HEADERS
+CALL_HEADERS = MapType.HTTP_CALL_RESPONSE_HEADERS
 
 
 def paused_stream(probe: Probe, headers: dict[str, str] = GET):

@@ -43,13 +43,18 @@ def triggered(h: Harness, trigger: str) -> Stream:
 
 
 def finish(s: Stream) -> None:
-    """Drive the rest of an ordinary exchange unless a local reply already answered it."""
-    if s.local_reply is None:
-        s.send_request_body(b"request", end_of_stream=False)
-        s.send_request_trailers({"x-request-trailer": "1"})
-        s.send_response_headers({":status": "200"})
-        s.send_response_body(b"response", end_of_stream=False)
-        s.send_response_trailers({"x-response-trailer": "1"})
+    """Drive the rest of an ordinary exchange, stopping once a local reply or a reset ended it."""
+    steps = (
+        lambda: s.send_request_body(b"request", end_of_stream=False),
+        lambda: s.send_request_trailers({"x-request-trailer": "1"}),
+        lambda: s.send_response_headers({":status": "200"}),
+        lambda: s.send_response_body(b"response", end_of_stream=False),
+        lambda: s.send_response_trailers({"x-response-trailer": "1"}),
+    )
+    for step in steps:
+        if s.local_reply is not None or s.reset_details is not None:
+            break
+        step()
     s.complete()
 
 
@@ -195,11 +200,23 @@ def test_trap_in_request_path_fails_the_stream_with_503(letter: str, phase: str)
     s = triggered(h, letter)
     finish(s)
     assert_failed_closed(s)
+    assert s.forwarded_response_body == b""
     [failure] = h.failures
-    assert (failure.kind, failure.phase) == ("trap", phase)
+    assert failure.phase == phase
     assert "unreachable" in failure.message
     assert h.stats.streams_failed_closed == 1
     assert_next_stream_works(h, "trap_in_callback")
+
+
+@pytest.mark.parametrize("letter", [
+    "h",
+    pytest.param("a", marks=pytest.mark.xfail(strict=True, reason="host gap: a trap in the allocator, entered "
+                                              "from a host function, is reported as a host failure")),
+])
+def test_guest_trap_is_reported_as_a_trap(letter: str) -> None:
+    h = load("trap_in_callback")
+    triggered(h, letter)
+    assert [f.kind for f in h.failures] == ["trap"]
 
 
 @pytest.mark.parametrize(("letter", "phase"), [
@@ -288,9 +305,19 @@ def test_fail_open_serves_the_upstream_response_whatever_traps(letter: str) -> N
     finish(s)
     h.advance_time(0.05)
     assert len(h.failures) == 1
-    assert s.status == 200 and s.forwarded_response_body == b"response"
+    assert s.status == 200
     assert s.local_replies == [] and s.reset_details is None
     assert_next_stream_works(h, "trap_in_callback")
+
+
+@pytest.mark.xfail(strict=True, reason="host gap: with fail-open, the chunk whose body callback trapped is "
+                                       "forwarded twice (directly and again from the held buffer)")
+@pytest.mark.parametrize("letter", ["b", "B"])
+def test_fail_open_trap_in_body_forwards_each_byte_once(letter: str) -> None:
+    h = load("trap_in_callback", failure_policy=FailurePolicy.FAIL_OPEN)
+    s = triggered(h, letter)
+    finish(s)
+    assert (s.forwarded_request_body, s.forwarded_response_body) == (b"request", b"response")
 
 
 # -- duplicate and recursive local responses ---------------------------------------------------------
@@ -306,7 +333,6 @@ def test_two_local_responses_in_one_callback_answer_with_the_first() -> None:
     assert_next_stream_works(h, "local_response_twice")
 
 
-@pytest.mark.xfail(strict=True, reason="host gap: the local reply's response callbacks clear the stop override")
 def test_local_response_stops_the_request_even_after_its_reply_ran() -> None:
     h = load("local_response_twice")
     assert h.stream().send_request_headers({**REQUEST, "x-trigger": "d"}) == STOP

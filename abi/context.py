@@ -95,7 +95,7 @@ class StreamContext(Context):
         self.maps: dict[int, Pairs] = {}  # readable now, by MapType value
         self.writable: set[int] = set()
         self.bodies = (Body(), Body())  # request, response
-        self.local_reply = False  # set by proxy_send_local_response during the current callback
+        self.local_reply = 0  # proxy_send_local_response calls so far (a callback compares before/after)
         self.filter_state: dict[bytes, bytes] = {}
 
 

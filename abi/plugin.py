@@ -184,6 +184,7 @@ class HttpStream:
         self._saved: dict[int, Pairs] = {}  # maps kept for proxy_on_log
         self._failure_replied = False
         self._failed = False
+        self._replied = False
 
     # -- context plumbing ---------------------------------------------------------------------------
 
@@ -205,10 +206,13 @@ class HttpStream:
         return self._ctx if self.state is _State.ACTIVE else None
 
     def _call(self, name: str, *args: int) -> int | None:
+        """Run a callback; None if the VM failed. Sets `_replied` when it sent a local response (whose
+        deferred delivery has already run the response path by the time this returns)."""
         ctx, vm = self._ctx, self._vm
         assert ctx is not None and vm is not None
-        ctx.local_reply = False
+        replies = ctx.local_reply
         result = vm.guarded(ctx, name, *args)
+        self._replied = ctx.local_reply != replies
         return None if result is None or self.state is not _State.ACTIVE else result & U32
 
     def vm_failed(self) -> None:
@@ -298,7 +302,7 @@ class HttpStream:
             raw = self._call(name, ctx.id, len(headers), int(end_of_stream))
         if raw is None:
             return _STOP_HEADERS if self._failed_result() else FilterHeadersStatus.CONTINUE
-        if ctx.local_reply:
+        if self._replied:
             status = _STOP_HEADERS  # a local reply is the plugin's final word for this phase
         elif raw == 0 or raw == 2:  # 2 = ContinueAndEndStream, treated as Continue by Envoy
             status = FilterHeadersStatus.CONTINUE
@@ -346,7 +350,7 @@ class HttpStream:
             if self._failed_result():
                 return FilterDataStatus.STOP_ITERATION_NO_BUFFER, b""
             return FilterDataStatus.CONTINUE, data
-        if ctx.local_reply:
+        if self._replied:
             status = FilterDataStatus.STOP_ITERATION_NO_BUFFER
         else:
             status = FilterDataStatus(min(raw, FilterDataStatus.STOP_ITERATION_NO_BUFFER))
@@ -389,7 +393,7 @@ class HttpStream:
         raw = self._call(name, ctx.id, len(trailers))
         if raw is None:
             return FilterTrailersStatus.STOP_ITERATION if self._failed_result() else FilterTrailersStatus.CONTINUE
-        stopped = raw != 0 or ctx.local_reply
+        stopped = raw != 0 or self._replied
         self._after(ctx, map_type, direction, stopped)
         return FilterTrailersStatus.STOP_ITERATION if stopped else FilterTrailersStatus.CONTINUE
 

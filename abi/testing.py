@@ -15,7 +15,8 @@ What the harness emulates (as Envoy's filter manager and the `envoy.filters.http
   * streams: `send_request_headers/_body/_trailers`, `send_response_headers/_body/_trailers` return the
     plugin's decision; a stop from a headers callback holds later body/trailers until the plugin resumes;
     bytes the plugin lets through are collected in `forwarded_request_body` / `forwarded_response_body`;
-  * local replies: recorded in `local_reply` and run through the plugin's response callbacks, as in Envoy;
+  * local replies: recorded in `local_reply` (every request in `local_replies`) and run through the plugin's
+    response callbacks, as in Envoy; one sent after response headers went downstream resets the stream;
   * HTTP callouts: `h.http_calls` lists them; answer with `call.respond(...)` or `call.fail()`; a callout
     whose timeout elapses (`h.advance_time`) is answered 504 as Envoy's async client does;
   * time: a virtual clock; `h.advance_time(seconds)` fires ticks and timers, `h.run_pending()` delivers
@@ -295,7 +296,7 @@ class Stream(StreamHost):
         self.route_cache_cleared = 0
         self._held: list[list[tuple[str, Any]]] = [[], []]  # events held behind a stop-all on headers
         self._blocked = [False, False]
-        self._response_started = False
+        self._response_sent = False  # response headers went downstream: no local reply possible now
         self._in_local_reply = False
 
     # -- request ------------------------------------------------------------------------------------
@@ -316,9 +317,10 @@ class Stream(StreamHost):
     # -- response -----------------------------------------------------------------------------------
 
     def send_response_headers(self, headers: HeadersLike, end_of_stream: bool = False) -> FilterHeadersStatus:
-        self._response_started = True
         self.response_headers = to_pairs(headers)
         status = self.http.on_response_headers(self.response_headers, end_of_stream)
+        if status == FilterHeadersStatus.CONTINUE:
+            self._response_sent = True
         return self._headers_done("response_headers", 1, status)
 
     def send_response_body(self, data: bytes, end_of_stream: bool = True) -> FilterDataStatus | None:
@@ -371,6 +373,8 @@ class Stream(StreamHost):
 
     def _resume(self, direction: int) -> Status:
         self.continued[direction] += 1
+        if direction == 1:
+            self._response_sent = True
         self._blocked[direction] = False
         self._forward(direction, self.http.drain_request_body() if direction == 0
                       else self.http.drain_response_body())
@@ -392,8 +396,10 @@ class Stream(StreamHost):
 
     def send_local_reply(self, reply: LocalReply) -> None:
         self.local_replies.append(reply)
-        if self._in_local_reply or self._response_started:
-            # Envoy cannot start a second response: the stream is reset instead.
+        if self._in_local_reply:
+            return  # a reply from the response path of our own reply: the first one stands
+        if self._response_sent:
+            # Envoy cannot start a second response once headers went out: the stream is reset instead.
             self.reset_stream("local_reply_after_response_started")
             return
         self.local_reply = reply

@@ -64,7 +64,7 @@ def proxy_send_local_response(state: AbiState, status: int, details_ptr: int, de
         return OK  # Envoy silently ignores it outside an HTTP stream
     reply = LocalReply(status, body, [(k.lower(), v) for k, v in headers], _WHITESPACE.sub("_", details),
                        grpc_status if grpc_status <= GRPC_STATUS_MAX else None)
-    stream.local_reply = True
+    stream.local_reply += 1
     owner = stream.owner
     state.defer(lambda: owner.local_reply(reply))
     return OK

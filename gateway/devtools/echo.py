@@ -12,10 +12,11 @@ import argparse
 import asyncio
 import contextlib
 import json
+from collections.abc import Sequence
 
 from gateway.codec import make_server_codec
 from gateway.codec.api import CodecLimits, ServerCodec
-from gateway.core.events import DataReceived, HeadersReceived, ProtocolErrorReceived, TrailersReceived
+from gateway.core.events import DataReceived, HeadersReceived, ProtocolErrorReceived, StreamEvent, TrailersReceived
 from gateway.core.headers import HeaderMap
 
 _MAX_DELAY_MS = 60_000
@@ -36,7 +37,7 @@ class EchoProtocol(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self._handle(self._codec.receive_data(data))
 
-    def _handle(self, events: list[object]) -> None:
+    def _handle(self, events: Sequence[StreamEvent]) -> None:
         for event in events:
             if isinstance(event, HeadersReceived):
                 self._headers = event.headers

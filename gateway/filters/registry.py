@@ -3,11 +3,13 @@ type URL (or name); here each dataclass gets the builder of its filter, run once
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from abi.runtime import VmRegistry
 from gateway.config.model import HttpFilter as HttpFilterConfig
-from gateway.config.model import Router, Wasm
+from gateway.config.model import Node, Router, Wasm
 from gateway.core.errors import ConfigError
 from gateway.filters.api import FilterFactory
 from gateway.stats.store import Store
@@ -21,6 +23,9 @@ class FactoryContext:
     stats: Store
     cluster_manager: ClusterManager
     stat_prefix: str
+    loop: asyncio.AbstractEventLoop
+    node: Node
+    wasm_vms: VmRegistry
     validate_only: bool
 
 
@@ -38,7 +43,9 @@ def _wasm(config: object, path: str, ctx: FactoryContext) -> FilterFactory:
     from gateway.filters.wasm.factory import wasm_filter_factory
 
     assert isinstance(config, Wasm)
-    return wasm_filter_factory(config, path, ctx.stats, ctx.cluster_manager, ctx.validate_only)
+    return wasm_filter_factory(
+        config, path, ctx.stats, ctx.cluster_manager, ctx.loop, ctx.node, ctx.wasm_vms, ctx.validate_only
+    )
 
 
 _BUILDERS: dict[type, Builder] = {Router: _router, Wasm: _wasm}

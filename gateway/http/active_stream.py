@@ -165,10 +165,7 @@ class ActiveStream:
         return self.decoder.buffer
 
     def add_decoded_data(self, data: bytes) -> None:
-        if self.decoder.buffer is None:
-            self.decoder.buffer = bytearray(data)
-        else:
-            self.decoder.buffer += data
+        self.decoder.add_held(data)
 
     @property
     def decoder_buffer_limit(self) -> int:
@@ -230,10 +227,7 @@ class ActiveStream:
         return self.encoder.buffer
 
     def add_encoded_data(self, data: bytes) -> None:
-        if self.encoder.buffer is None:
-            self.encoder.buffer = bytearray(data)
-        else:
-            self.encoder.buffer += data
+        self.encoder.add_held(data)
 
     @property
     def encoder_buffer_limit(self) -> int:

@@ -123,6 +123,14 @@ class FilterChain:
         if self.stop_at != RUNNING and not self.aborted:
             self._release(self._buffer_seen)
 
+    def add_held(self, data: bytes) -> None:
+        """A stopped filter hands over body bytes it kept itself; they continue after it on resume."""
+        if self.buffer is None:
+            self.buffer = bytearray(data)
+            self._buffer_seen = True
+        else:
+            self.buffer += data
+
     @property
     def stopped(self) -> bool:
         return self.stop_at != RUNNING

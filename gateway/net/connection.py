@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import socket
+from collections.abc import Callable
 from typing import Protocol
 
 from gateway.core.stream_info import ConnectionInfo
@@ -42,8 +43,7 @@ class ConnectionHandler(Protocol):
         ...
 
 
-class HandlerFactory(Protocol):
-    def __call__(self, connection: DownstreamConnection) -> ConnectionHandler: ...
+HandlerFactory = Callable[["DownstreamConnection"], ConnectionHandler]
 
 
 class DownstreamConnection(asyncio.Protocol):

@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from abi.runtime import VmRegistry
 from gateway.accesslog import AccessLog, build_access_logs
 from gateway.codec import make_client_codec
 from gateway.codec.api import CodecLimits
@@ -62,6 +63,7 @@ def build(bootstrap: Bootstrap, loop: asyncio.AbstractEventLoop, http1_codec: st
         bootstrap.static_resources.clusters, stats, loop, codec_factory=lambda: make_client_codec(http1_codec)
     )
     plans: list[ListenerPlan] = []
+    wasm_vms = VmRegistry()  # one VM per vm_id and code in this worker, shared by the plugins that name it
     access_logs: list[AccessLog] = []
     for i, listener in enumerate(bootstrap.static_resources.listeners):
         for j, network_filter in enumerate(listener.filter_chains[0].filters):
@@ -76,7 +78,10 @@ def build(bootstrap: Bootstrap, loop: asyncio.AbstractEventLoop, http1_codec: st
             try:
                 logs = build_access_logs(hcm.access_log, f"{path}.access_log")
                 access_logs.extend(logs)
-                settings = _hcm_settings(hcm, path, stats, cluster_manager, http1_codec, listener, validate_only, logs)
+                ctx = FactoryContext(
+                    stats, cluster_manager, hcm.stat_prefix, loop, bootstrap.node, wasm_vms, validate_only
+                )
+                settings = _hcm_settings(hcm, path, ctx, http1_codec, listener, logs)
             except ConfigError as e:
                 errors.errors.append(e)
                 continue
@@ -97,15 +102,12 @@ def _plan(listener: ListenerConfig, settings: HcmSettings, hcm_stats: HcmStats) 
 def _hcm_settings(
     hcm: HttpConnectionManager,
     path: str,
-    stats: Store,
-    cluster_manager: ClusterManagerImpl,
+    ctx: FactoryContext,
     http1_codec: str,
     listener: ListenerConfig,
-    validate_only: bool,
     access_logs: list[AccessLog],
 ) -> HcmSettings:
     table = RouteTable(hcm.route_config, f"{path}.route_config")
-    ctx = FactoryContext(stats, cluster_manager, hcm.stat_prefix, validate_only)
     factories = [
         build_filter_factory(f, f"{path}.http_filters[{k}]", ctx)
         for k, f in enumerate(hcm.http_filters)

@@ -1,0 +1,127 @@
+"""Envoy's Wasm HTTP filter: each filter callback becomes the plugin's proxy-wasm callback on the stream's
+context, and the plugin's requests (resume, local reply, reset, properties) come back as stream callbacks.
+
+Bodies: abi holds whatever the plugin keeps back, so this filter never asks the chain to buffer: a stop is
+reported as STOP_ITERATION_NO_BUFFER, and when the plugin lets the body go the chunk is replaced by everything it
+held (``data[:] = ...``) and passed on. A resume from a callout or timer (``proxy_continue_stream``) hands the held
+bytes to the chain before continuing it.
+"""
+
+from __future__ import annotations
+
+from abi.host import LocalReply, StreamHost
+from abi.plugin import HttpStream, Plugin
+from abi.types import FilterDataStatus, Status
+from gateway.core.flags import ResponseFlag
+from gateway.core.headers import HeaderMap
+from gateway.core.stream_info import StreamInfo
+from gateway.filters.api import DataStatus, HeadersStatus, HttpFilter, StreamFilterCallbacks, TrailersStatus
+from gateway.filters.wasm.attributes import stream_attribute
+
+_HEADERS = {int(s): s for s in HeadersStatus}
+_TRAILERS = {int(s): s for s in TrailersStatus}
+_ROUTE_ATTRIBUTES = frozenset(("xds.route_name", "route_name", "xds.cluster_name", "cluster_name"))
+
+
+class WasmFilter(HttpFilter, StreamHost):
+    __slots__ = ("_plugin", "_stream")
+
+    def __init__(self, plugin: Plugin) -> None:
+        self._plugin = plugin
+        self._stream: HttpStream | None = None
+
+    def set_callbacks(self, callbacks: StreamFilterCallbacks) -> None:
+        self.callbacks = callbacks
+        self._stream = self._plugin.new_stream(self)
+
+    # -- decode path --
+    def decode_headers(self, headers: HeaderMap, end_stream: bool) -> HeadersStatus:
+        assert self._stream is not None
+        return _HEADERS[self._stream.on_request_headers(headers.pairs(), end_stream)]
+
+    def decode_data(self, data: bytearray, end_stream: bool) -> DataStatus:
+        assert self._stream is not None
+        status, forward = self._stream.on_request_body(bytes(data), end_stream)
+        return _pass_body(status, forward, data)
+
+    def decode_trailers(self, trailers: HeaderMap) -> TrailersStatus:
+        assert self._stream is not None
+        return _TRAILERS[self._stream.on_request_trailers(trailers.pairs())]
+
+    # -- encode path --
+    def encode_headers(self, headers: HeaderMap, end_stream: bool) -> HeadersStatus:
+        assert self._stream is not None
+        return _HEADERS[self._stream.on_response_headers(headers.pairs(), end_stream)]
+
+    def encode_data(self, data: bytearray, end_stream: bool) -> DataStatus:
+        assert self._stream is not None
+        status, forward = self._stream.on_response_body(bytes(data), end_stream)
+        return _pass_body(status, forward, data)
+
+    def encode_trailers(self, trailers: HeaderMap) -> TrailersStatus:
+        assert self._stream is not None
+        return _TRAILERS[self._stream.on_response_trailers(trailers.pairs())]
+
+    # -- end of stream --
+    def on_log(self, stream_info: StreamInfo) -> None:
+        if self._stream is not None:
+            self._stream.on_log()
+
+    def on_destroy(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            stream.on_destroy()
+
+    # -- StreamHost: what the plugin asks of the stream --
+    def continue_request(self) -> Status:
+        stream = self._stream
+        if stream is None:
+            return Status.NOT_FOUND
+        held = stream.drain_request_body()
+        if held:
+            self.callbacks.add_decoded_data(held)
+        self.callbacks.continue_decoding()
+        return Status.OK
+
+    def continue_response(self) -> Status:
+        stream = self._stream
+        if stream is None:
+            return Status.NOT_FOUND
+        held = stream.drain_response_body()
+        if held:
+            self.callbacks.add_encoded_data(held)
+        self.callbacks.continue_encoding()
+        return Status.OK
+
+    def send_local_reply(self, reply: LocalReply) -> None:
+        self.callbacks.send_local_reply(
+            reply.status,
+            reply.body,
+            HeaderMap(reply.headers) if reply.headers else None,
+            details=reply.details or "wasm_local_reply",
+            grpc_status=reply.grpc_status,
+        )
+
+    def reset_stream(self, details: str) -> None:
+        self.callbacks.reset_stream(ResponseFlag.LOCAL_RESET, details)
+
+    def attribute(self, name: str) -> object | None:
+        info = self.callbacks.stream_info
+        if name in _ROUTE_ATTRIBUTES and not info.route_name:
+            route = self.callbacks.route()  # Envoy resolves the route before the filters run
+            if route is not None:
+                return route.cluster_name if "cluster" in name else route.name
+        return stream_attribute(info, name)
+
+    def clear_route_cache(self) -> Status:
+        self.callbacks.clear_route_cache()
+        return Status.OK
+
+
+def _pass_body(status: FilterDataStatus, forward: bytes, data: bytearray) -> DataStatus:
+    if status == FilterDataStatus.CONTINUE:
+        if len(forward) != len(data) or forward != data:
+            data[:] = forward
+        return DataStatus.CONTINUE
+    # abi keeps what the plugin holds back; the chain must not buffer it a second time.
+    return DataStatus.STOP_ITERATION_NO_BUFFER

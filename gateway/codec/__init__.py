@@ -10,7 +10,7 @@ from gateway.codec.api import ClientCodec, CodecLimits, ServerCodec
 from gateway.codec.http1.client import Http1ClientCodec
 from gateway.codec.http1.server import Http1ServerCodec
 
-BACKENDS = ("httptools",)
+BACKENDS = ("httptools", "h11")
 
 
 def _parsers(backend: str, limits: CodecLimits) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
@@ -18,6 +18,10 @@ def _parsers(backend: str, limits: CodecLimits) -> tuple[Callable[[Any], Any], C
         from gateway.codec.http1.parser_httptools import HttptoolsRequestParser, HttptoolsResponseParser
 
         return HttptoolsRequestParser, HttptoolsResponseParser
+    if backend == "h11":
+        from gateway.codec.http1.parser_h11 import H11RequestParser, H11ResponseParser
+
+        return (lambda codec: H11RequestParser(codec, limits)), (lambda codec: H11ResponseParser(codec, limits))
     raise ValueError(f"unknown HTTP/1.1 codec backend {backend!r} (expected one of {', '.join(BACKENDS)})")
 
 

@@ -76,6 +76,7 @@ class Http1ClientCodec:
         "_out",
         "_pairs",
         "_parser",
+        "_parser_factory",
         "_remaining",
         "_req_done",
         "_req_mode",
@@ -112,6 +113,7 @@ class Http1ClientCodec:
         self._informational = 0
         self._head_buf: bytearray | None = None
         self._reset_message()
+        self._parser_factory = parser_factory
         self._parser = parser_factory(self)
 
     def _reset_message(self) -> None:
@@ -225,7 +227,7 @@ class Http1ClientCodec:
         if stream_id != self._stream_id or self._stream_id == 0:
             raise ValueError(f"stream {stream_id} has no request in progress")
 
-    def send_data(self, stream_id: int, data: bytes, end_stream: bool) -> None:
+    def send_data(self, stream_id: int, data: bytes | bytearray, end_stream: bool) -> None:
         self._request_exchange(stream_id)
         mode = self._req_mode
         if type(data) is not bytes:
@@ -336,7 +338,7 @@ class Http1ClientCodec:
         if not buf.endswith(b"\r\n\r\n") or ends != self._informational + 1:
             self._broken = True
             self._stopped = True
-        self._parser.restart()
+        self._parser = self._parser_factory(self)  # the old one stopped mid-message
 
     # -- parser callbacks --
     def on_message_begin(self) -> None:

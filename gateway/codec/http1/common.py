@@ -32,13 +32,9 @@ class RequestParser(Parser, Protocol):
 
 
 class ResponseParser(Parser, Protocol):
-    handles_head: bool  # False: the codec ends a response to HEAD itself by raising SkipBody, then restart()s
+    handles_head: bool  # False: the codec ends a response to HEAD itself by raising SkipBody, then replaces it
 
     def status_code(self) -> int: ...
-
-    def restart(self) -> None:
-        """Forget the message in progress (after SkipBody)."""
-        ...
 
     def expect_response(self, method: bytes, upgrade: bool) -> None:
         """Announce the request a response will answer (its method decides whether a body follows)."""

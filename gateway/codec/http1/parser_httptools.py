@@ -47,19 +47,14 @@ class HttptoolsRequestParser:
 
 
 class HttptoolsResponseParser:
-    __slots__ = ("_codec", "_parser")
+    __slots__ = ("_parser",)
     handles_head = False
 
     def __init__(self, codec: Any) -> None:
-        self._codec = codec
         self._parser = httptools.HttpResponseParser(codec)
 
     def expect_response(self, method: bytes, upgrade: bool) -> None:
         """llhttp cannot be told the request method; the codec handles HEAD itself (see SkipBody)."""
-
-    def restart(self) -> None:
-        """A fresh llhttp state after a response the codec ended early (HEAD)."""
-        self._parser = httptools.HttpResponseParser(self._codec)
 
     def feed(self, data: bytes) -> bytes | None:
         try:

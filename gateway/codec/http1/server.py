@@ -426,7 +426,7 @@ class Http1ServerCodec:
         elif end_stream:
             self._finish_response()
 
-    def send_data(self, stream_id: int, data: bytes, end_stream: bool) -> None:
+    def send_data(self, stream_id: int, data: bytes | bytearray, end_stream: bool) -> None:
         self._response_exchange(stream_id)
         mode = self._mode
         if type(data) is not bytes:

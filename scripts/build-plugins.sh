@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds every plugin in plugins/ (or only those named as arguments) as a release wasm32-wasi module and copies
-# it to plugins/<name>/<name>.wasm, printing the build time and size of each.
+# Builds every plugin in plugins/ as a release wasm32-wasi module and copies it to plugins/<name>/<name>.wasm,
+# then the SDK's example plugins (sdk-rust/examples/<name>.rs -> sdk-rust/examples/<name>.wasm), printing the build
+# time and size of each. Arguments restrict the build to the named plugins (`sdk-examples` names the examples).
 #
 # Toolchain: $RUSTC / $CARGO if set; otherwise the first rustc (Debian's /usr/bin, then PATH) whose sysroot has
 # the wasm32-wasi (Rust < 1.84) or wasm32-wasip1 standard library. On Debian:
@@ -53,26 +54,46 @@ if [ $# -gt 0 ]; then
 else
     names=()
     for manifest in "$plugins_dir"/*/Cargo.toml; do names+=("$(basename "$(dirname "$manifest")")"); done
+    names+=(sdk-examples)
 fi
-[ ${#names[@]} -gt 0 ] || die "no plugins found in $plugins_dir"
+
+# install NAME BUILT DEST START_NS: copies a fresh build if its bytes changed and prints the figures.
+install() {
+    local ms=$(( ($(date +%s%N) - $4) / 1000000 )) state
+    [ -f "$2" ] || die "$1: cargo succeeded but $2 is missing"
+    if cmp -s "$2" "$3"; then state="unchanged"; else cp "$2" "$3"; state="updated"; fi
+    printf '%-16s %4d.%01d s  %8d bytes  %s (%s)\n' "$1" $((ms / 1000)) $((ms % 1000 / 100)) "$(stat -c %s "$3")" \
+        "${3#"$root"/}" "$state"
+}
+
+build() { # build MANIFEST ARGS...: a quiet, offline release build for the target
+    local manifest="$1"; shift
+    "$CARGO" build --offline --release --quiet -j "${JOBS:-1}" --target "$TARGET" --manifest-path "$manifest" "$@"
+}
 
 echo "build-plugins: $("$RUSTC" --version), target $TARGET"
 status=0
 for name in "${names[@]}"; do
-    [ -f "$plugins_dir/$name/Cargo.toml" ] || die "unknown plugin '$name' (no plugins/$name/Cargo.toml)"
     start=$(date +%s%N)
-    if ! "$CARGO" build --offline --release --quiet -j "${JOBS:-1}" --target "$TARGET" \
-        --manifest-path "$plugins_dir/Cargo.toml" -p "$name"; then
-        echo "build-plugins: $name FAILED" >&2
-        status=1
+    if [ "$name" = sdk-examples ]; then
+        if build "$root/sdk-rust/Cargo.toml" --examples; then
+            for source in "$root"/sdk-rust/examples/*.rs; do
+                example="$(basename "$source" .rs)"
+                install "$example" "$root/sdk-rust/target/$TARGET/release/examples/$example.wasm" \
+                    "$root/sdk-rust/examples/$example.wasm" "$start"
+            done
+        else
+            echo "build-plugins: sdk-rust examples FAILED" >&2
+            status=1
+        fi
         continue
     fi
-    ms=$(( ($(date +%s%N) - start) / 1000000 ))
-    built="$plugins_dir/target/$TARGET/release/$name.wasm"
-    dest="$plugins_dir/$name/$name.wasm"
-    [ -f "$built" ] || die "$name: cargo succeeded but $built is missing"
-    if cmp -s "$built" "$dest"; then state="unchanged"; else cp "$built" "$dest"; state="updated"; fi
-    printf '%-16s %4d.%01d s  %8d bytes  %s (%s)\n' "$name" $((ms / 1000)) $((ms % 1000 / 100)) "$(stat -c %s "$dest")" \
-        "plugins/$name/$name.wasm" "$state"
+    [ -f "$plugins_dir/$name/Cargo.toml" ] || die "unknown plugin '$name' (no plugins/$name/Cargo.toml)"
+    if build "$plugins_dir/Cargo.toml" -p "$name"; then
+        install "$name" "$plugins_dir/target/$TARGET/release/$name.wasm" "$plugins_dir/$name/$name.wasm" "$start"
+    else
+        echo "build-plugins: $name FAILED" >&2
+        status=1
+    fi
 done
 exit $status

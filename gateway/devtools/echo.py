@@ -100,7 +100,12 @@ def _describe(headers: HeaderMap, body: bytes) -> dict[str, object]:
     description: dict[str, object] = {
         "method": (headers.method or b"").decode("latin-1"),
         "path": (headers.path or b"").decode("latin-1"),
-        "headers": {name.decode("latin-1"): value.decode("latin-1") for name, value in headers if name[:1] != b":"},
+        # As on the wire: the codec turned Host into :authority, so it is shown as host again.
+        "headers": {
+            ("host" if name == b":authority" else name.decode("latin-1")): value.decode("latin-1")
+            for name, value in headers
+            if name[:1] != b":" or name == b":authority"
+        },
         "body_bytes": len(body),
     }
     with contextlib.suppress(UnicodeDecodeError):

@@ -30,8 +30,7 @@ async def test_request_id_is_kept_when_present() -> None:
 
 
 async def test_use_remote_address_appends_xff() -> None:
-    config = basic_config(0, extra_hcm="          use_remote_address: true")
-    async with echo_upstream() as up, gateway(config.replace("port_value: 0}}}}}", f"port_value: {up}}}}}}}")) as gw:
+    async with echo_upstream() as up, gateway(basic_config(up, extra_hcm="          use_remote_address: true")) as gw:
         r = await request(port_of(gw), "GET", "/", headers=[("x-forwarded-for", "10.0.0.1")])
         headers = r.json()["headers"]
         assert headers["x-forwarded-for"] == "10.0.0.1,127.0.0.1"  # type: ignore[index]
@@ -148,7 +147,6 @@ async def test_upstream_down_is_503_with_envoy_body() -> None:
 
 
 async def test_route_timeout_is_504() -> None:
-    config = basic_config(0)
     async with echo_upstream() as up:
         config = basic_config(up).replace("route: {cluster: upstream}", "route: {cluster: upstream, timeout: 0.2s}")
         async with gateway(config) as gw:

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Sequence
+from typing import cast
 
 from gateway.codec import make_server_codec
 from gateway.codec.api import CodecLimits, ServerCodec
@@ -31,8 +32,7 @@ class EchoProtocol(asyncio.Protocol):
         self._body = bytearray()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        self._transport = cast(asyncio.Transport, transport)  # uvloop's transports do not subclass it
 
     def data_received(self, data: bytes) -> None:
         self._handle(self._codec.receive_data(data))

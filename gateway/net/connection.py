@@ -14,7 +14,7 @@ import asyncio
 import itertools
 import socket
 from collections.abc import Callable
-from typing import Protocol
+from typing import Protocol, cast
 
 from gateway.core.stream_info import ConnectionInfo
 
@@ -61,8 +61,8 @@ class DownstreamConnection(asyncio.Protocol):
 
     # -- asyncio.Protocol --
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        # uvloop's TCPTransport implements asyncio.Transport without subclassing it.
+        self._transport = cast(asyncio.Transport, transport)
         sock = transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -76,7 +76,7 @@ class DownstreamConnection(asyncio.Protocol):
             self.info.tls_version = ssl_object.version() or ""
             self.info.alpn = ssl_object.selected_alpn_protocol() or ""
         # Envoy's buffer limit is a soft watermark: above it we stop feeding the connection, below half we resume.
-        transport.set_write_buffer_limits(high=self._buffer_limit, low=self._buffer_limit // 2)
+        self._transport.set_write_buffer_limits(high=self._buffer_limit, low=self._buffer_limit // 2)
         self._on_gone.add(self)
         self._handler = self._factory(self)
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from gateway.codec.api import ClientCodec
 from gateway.core.errors import ResetReason
@@ -97,9 +97,7 @@ class UpstreamRequest:
     def reset(self) -> None:
         conn = self._conn
         if conn is not None:
-            # HTTP/1.1 cannot abandon one exchange and keep the connection: drop both, unflushed.
-            conn.end_stream(self, success=False)
-            conn.close(abort=True)
+            conn.abandon(self)
 
     def read_disable(self, disabled: bool) -> None:
         # Counted, as Envoy's readDisable: nested disables need as many enables.
@@ -137,6 +135,8 @@ class UpstreamConnection(asyncio.Protocol):
         "stream",
         "remaining_requests",
         "draining",
+        "closing",
+        "peer_closed",
         "closed_locally",
         "closed_with_stream",
         "write_paused",
@@ -157,6 +157,8 @@ class UpstreamConnection(asyncio.Protocol):
         self.stream: UpstreamRequest | None = None
         self.remaining_requests = remaining_requests  # -1: unlimited
         self.draining = False  # close once the current stream ends
+        self.closing = False
+        self.peer_closed = False  # the server sent EOF: whatever follows, it closed first
         self.closed_locally = False
         self.closed_with_stream = False
         self.write_paused = False
@@ -169,8 +171,8 @@ class UpstreamConnection(asyncio.Protocol):
     # -- asyncio.Protocol -------------------------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's transports do not subclass asyncio's
+        transport = self.transport
         sock = transport.get_extra_info("socket")
         if sock is not None:
             # Requests are small writes that must leave now, not wait for the previous segment's ACK.
@@ -191,6 +193,7 @@ class UpstreamConnection(asyncio.Protocol):
         self._dispatch(self.codec.receive_data(data))
 
     def eof_received(self) -> bool:
+        self.peer_closed = True
         if self.stream is not None:
             # Ends a close-delimited body, or reports the response cut short.
             self._dispatch(self.codec.receive_eof())
@@ -255,9 +258,10 @@ class UpstreamConnection(asyncio.Protocol):
 
     def close(self, abort: bool = False) -> None:
         """Close locally; the pool hears of it in ``connection_lost``."""
-        if self.state is State.CLOSED or self.closed_locally:
+        if self.state is State.CLOSED or self.closing:
             return
-        self.closed_locally = True
+        self.closing = True
+        self.closed_locally = not self.peer_closed
         self.pool.forget_idle(self)
         if self.transport is not None:
             if abort:
@@ -272,7 +276,7 @@ class UpstreamConnection(asyncio.Protocol):
 
     def _idle_check(self, timeout: float) -> None:
         self.idle_timer = None
-        if self.state is State.CLOSED or self.closed_locally:
+        if self.state is State.CLOSED or self.closing:
             return
         loop = self.pool.ctx.loop
         if self.state is State.IDLE:
@@ -286,12 +290,12 @@ class UpstreamConnection(asyncio.Protocol):
             self.idle_timer = loop.call_later(timeout, self._idle_check, timeout)
 
     def _closed(self) -> None:
-        self.state = State.CLOSED
         self.transport = None
         if self.idle_timer is not None:
             self.idle_timer.cancel()
             self.idle_timer = None
-        self.pool.connection_closed(self)
+        self.pool.connection_closed(self)  # while still IDLE, so that it leaves the idle list
+        self.state = State.CLOSED
         if self.lost is not None and not self.lost.done():
             self.lost.set_result(None)
 
@@ -342,8 +346,13 @@ class UpstreamConnection(asyncio.Protocol):
         else:
             self.pool.release(self)
 
-    def _fail(self, stream: UpstreamRequest, reason: ResetReason, detail: str) -> None:
+    def abandon(self, stream: UpstreamRequest) -> None:
+        """End ``stream`` unfinished. HTTP/1.1 cannot drop one exchange and keep the connection: both go,
+        without flushing what is still queued."""
         self.closed_with_stream = True
         self.end_stream(stream, success=False)
         self.close(abort=True)
+
+    def _fail(self, stream: UpstreamRequest, reason: ResetReason, detail: str) -> None:
+        self.abandon(stream)
         stream.callbacks.on_upstream_reset(reason, detail)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from gateway.config.model import Cluster, DiscoveryType, DnsLookupFamily, HealthStatus
@@ -37,6 +38,9 @@ async def resolve(loop: asyncio.AbstractEventLoop, name: str, family: DnsLookupF
         if fallback is None:
             raise
     return await _lookup(loop, name, fallback)
+
+
+Resolver = Callable[[asyncio.AbstractEventLoop, str, DnsLookupFamily], Awaitable[list[str]]]
 
 
 async def _lookup(loop: asyncio.AbstractEventLoop, name: str, family: int) -> list[str]:
@@ -81,9 +85,12 @@ def _targets(config: Cluster) -> list[_Target]:
 class Discovery:
     """Populates a cluster. STATIC does it all in the constructor; the DNS types in ``start`` and after."""
 
-    def __init__(self, cluster: ClusterImpl, config: Cluster, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self, cluster: ClusterImpl, config: Cluster, loop: asyncio.AbstractEventLoop, resolver: Resolver = resolve
+    ) -> None:
         self.cluster = cluster
         self.loop = loop
+        self.resolver = resolver
         self.targets = _targets(config)
         self.family = config.dns_lookup_family
         self.refresh_rate = config.dns_refresh_rate
@@ -136,7 +143,7 @@ class Discovery:
         stats = self.cluster.stats
         stats.update_attempt.inc()
         try:
-            addresses = await resolve(self.loop, target.name, self.family)
+            addresses = await self.resolver(self.loop, target.name, self.family)
         except OSError:
             stats.update_failure.inc()
             raise

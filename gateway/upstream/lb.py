@@ -12,8 +12,9 @@
 from __future__ import annotations
 
 import heapq
+import math
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Generic, Protocol, TypeVar
 
 from gateway.config.model import LbPolicy
@@ -29,16 +30,21 @@ class LoadBalancer(Protocol):
 T = TypeVar("T")
 
 
+def edf_unit(weights: Iterable[int]) -> int:
+    """An even multiple of every weight: ``unit // weight`` is then an exact, even interval."""
+    return 2 * math.lcm(*weights)
+
+
 class EdfScheduler(Generic[T]):
     """Earliest deadline first: each item is due ``interval(item)`` after it was last picked; ties go to the
-    item listed first. Deadlines are floats: drift over billions of picks only perturbs tie order."""
+    item listed first. Intervals are even integers (see ``edf_unit``) so that ties are exact, never float noise."""
 
     __slots__ = ("_heap", "_interval")
 
-    def __init__(self, items: Sequence[T], interval: Callable[[T], float]) -> None:
+    def __init__(self, items: Sequence[T], interval: Callable[[T], int]) -> None:
         # (deadline, order, item); the unique order breaks ties, so items are never compared. Starting at half
         # an interval spreads a heavy item's picks around a light one's instead of bunching them first.
-        self._heap = [(interval(item) / 2, i, item) for i, item in enumerate(items)]
+        self._heap = [(interval(item) // 2, i, item) for i, item in enumerate(items)]
         heapq.heapify(self._heap)
         self._interval = interval
 
@@ -52,14 +58,11 @@ class RoundRobinLb:
     __slots__ = ("_edf",)
 
     def __init__(self, hosts: Sequence[Host]) -> None:
-        self._edf = EdfScheduler(hosts, _static_interval)
+        unit = edf_unit(h.weight for h in hosts)
+        self._edf = EdfScheduler(hosts, lambda h: unit // h.weight)
 
     def choose(self) -> Host:
         return self._edf.pick()
-
-
-def _static_interval(host: Host) -> float:
-    return 1.0 / host.weight
 
 
 class LeastRequestLb:
@@ -73,7 +76,8 @@ class LeastRequestLb:
         # Weighted EDF only when weights differ; equal weights take the cheaper P2C path (as Envoy does).
         self._edf: EdfScheduler[Host] | None = None
         if len({h.weight for h in hosts}) > 1:
-            self._edf = EdfScheduler(hosts, _loaded_interval)
+            unit = edf_unit(h.weight for h in hosts)
+            self._edf = EdfScheduler(hosts, lambda h: (h.stats.rq_active + 1) * (unit // h.weight))
 
     def choose(self) -> Host:
         if self._edf is not None:
@@ -88,10 +92,6 @@ class LeastRequestLb:
             if candidate.stats.rq_active < best.stats.rq_active:
                 best = candidate
         return best
-
-
-def _loaded_interval(host: Host) -> float:
-    return (host.stats.rq_active + 1) / host.weight
 
 
 class RandomLb:

@@ -10,13 +10,14 @@ import asyncio
 import random
 from collections.abc import Callable, Sequence
 
+from gateway.codec import make_client_codec
 from gateway.codec.api import ClientCodec
 from gateway.config.model import Cluster, RoutingPriority
 from gateway.stats.store import Store
 from gateway.upstream.api import ClusterView
 from gateway.upstream.breakers import CircuitBreakers
 from gateway.upstream.cluster import ClusterImpl
-from gateway.upstream.discovery import Discovery
+from gateway.upstream.discovery import Discovery, Resolver, resolve
 from gateway.upstream.lb import LbFactory
 from gateway.upstream.pool import PoolContext
 from gateway.upstream.priority import PrioritySet
@@ -54,6 +55,7 @@ def build_cluster(
     loop: asyncio.AbstractEventLoop,
     codec_factory: CodecFactory,
     rng: random.Random,
+    resolver: Resolver = resolve,
 ) -> tuple[ClusterImpl, Discovery]:
     scope = stats.scope(f"cluster.{config.alt_stat_name or config.name}.")
     http = config.http_options.common_http_protocol_options
@@ -69,7 +71,7 @@ def build_cluster(
     )
     factory = LbFactory(config.lb_policy, rng, config.least_request_lb_config.choice_count)
     cluster = ClusterImpl(config.name, ctx, PrioritySet(factory, rng, _locality_weights(config)))
-    return cluster, Discovery(cluster, config, loop)
+    return cluster, Discovery(cluster, config, loop, resolver)
 
 
 def _locality_weights(config: Cluster) -> dict[tuple[int, int], int] | None:
@@ -89,15 +91,18 @@ def build_cluster_manager(
     stats: Store,
     loop: asyncio.AbstractEventLoop,
     *,
-    codec_factory: CodecFactory,
+    codec_factory: CodecFactory = make_client_codec,
     rng: random.Random | None = None,
+    resolver: Resolver = resolve,
 ) -> ClusterManagerImpl:
-    """Build every cluster (no I/O: DNS waits for ``start()``). ``rng`` seeds balancing for reproducible tests."""
+    """Build every cluster (no I/O: DNS waits for ``start()``). ``codec_factory`` makes each connection's codec
+    (default: the httptools backend); ``rng`` seeds balancing for reproducible runs;
+    ``resolver`` replaces the system's getaddrinfo (a test zone, or a future async DNS client)."""
     rng = rng or random.Random()
     built: dict[str, ClusterImpl] = {}
     discoveries: list[Discovery] = []
     for config in clusters:
-        cluster, discovery = build_cluster(config, stats, loop, codec_factory, rng)
+        cluster, discovery = build_cluster(config, stats, loop, codec_factory, rng, resolver)
         built[config.name] = cluster
         discoveries.append(discovery)
     return ClusterManagerImpl(built, discoveries)

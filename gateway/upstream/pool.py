@@ -110,8 +110,10 @@ class Http1Pool:
         host_stats.rq_total += 1
         host_stats.rq_active += 1
         stream = conn.attach(callbacks)
+        # Still above the high-water mark from the previous exchange: tell the new one once it has its stream.
+        paused_before = conn.write_paused
         callbacks.on_pool_ready(stream)
-        if conn.write_paused and conn.stream is stream:
+        if paused_before and conn.write_paused and conn.stream is stream:
             callbacks.on_upstream_above_write_buffer_high_watermark()
 
     def stream_done(self, stream: UpstreamRequest, success: bool) -> None:
@@ -236,11 +238,10 @@ class Http1Pool:
         if reason is ResetReason.CONNECTION_TIMEOUT:
             stats.upstream_cx_connect_timeout.inc()
             conn.closed_locally = True
+        # Fail what is pending now (before the closed connection's slot would open another connection for it),
+        # not what a retry adds from inside these callbacks.
+        purged = [self._pop_pending() for _ in range(len(self.pending))]
         self._abandon(conn)
-        # Fail what is pending now, not what a retry adds from inside these callbacks.
-        purged = list(self.pending)
-        for _ in purged:
-            self._pop_pending()
         address = self.host.address
         for request in purged:
             stats.upstream_rq_pending_failure_eject.inc()

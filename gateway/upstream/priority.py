@@ -16,7 +16,7 @@ import random
 from collections.abc import Sequence
 
 from gateway.upstream.host import Host
-from gateway.upstream.lb import EdfScheduler, LbFactory, LoadBalancer
+from gateway.upstream.lb import EdfScheduler, LbFactory, LoadBalancer, edf_unit
 
 OVERPROVISIONING = 1.4
 
@@ -24,7 +24,7 @@ OVERPROVISIONING = 1.4
 class _Locality:
     __slots__ = ("weight", "lb")
 
-    def __init__(self, weight: float, lb: LoadBalancer) -> None:
+    def __init__(self, weight: int, lb: LoadBalancer) -> None:
         self.weight = weight
         self.lb = lb
 
@@ -35,7 +35,8 @@ class _LocalityPicker:
     __slots__ = ("_edf",)
 
     def __init__(self, localities: list[_Locality]) -> None:
-        self._edf = EdfScheduler(localities, lambda loc: 1.0 / loc.weight)
+        unit = edf_unit(loc.weight for loc in localities)
+        self._edf = EdfScheduler(localities, lambda loc: unit // loc.weight)
 
     def choose(self) -> Host:
         return self._edf.pick().lb.choose()
@@ -68,7 +69,8 @@ class HostSet:
             members = [h for h in hosts if h.locality == locality]
             healthy = [h for h in members if h.healthy]
             if healthy and weight > 0:
-                availability = min(1.0, OVERPROVISIONING * len(healthy) / len(members))
+                # Availability in percent keeps the EDF weights integral.
+                availability = min(100, round(OVERPROVISIONING * 100 * len(healthy) / len(members)))
                 localities.append(_Locality(weight * availability, factory.build(healthy)))
         if localities:
             self.lb = _LocalityPicker(localities)

@@ -302,7 +302,8 @@ class Http1ClientCodec:
         except SkipBody:
             self._skipped_body()
         except CodecError as error:
-            events.append(ProtocolErrorReceived(error, self._stream_id))
+            if not self._resp_done:  # else: junk after a complete response, which only spoils the connection
+                events.append(ProtocolErrorReceived(error, self._stream_id))
             self._broken = True
             self._stopped = True
         else:

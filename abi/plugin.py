@@ -185,6 +185,7 @@ class HttpStream:
         self._failure_replied = False
         self._failed = False
         self._replied = False
+        self._ended = False  # on_log/on_destroy began: a failure now must not touch the response
 
     # -- context plumbing ---------------------------------------------------------------------------
 
@@ -229,14 +230,18 @@ class HttpStream:
             for direction in (REQUEST, RESPONSE):
                 if self._paused[direction]:
                     self.resume(direction)
-        else:
+        elif not self._ended:
             stats.streams_failed_closed += 1
             self._failure_replied = True
             self.host.send_local_reply(LocalReply(503, b"", [], FAIL_DETAILS, _GRPC_UNAVAILABLE))
 
-    def _failed_result(self) -> bool:
-        """True when a failed stream must answer "stop" (fail-closed, before its 503 went out)."""
-        return not self.plugin.fail_open and not self._failure_replied
+    def _failed_stop(self, direction: int, failing_call: bool) -> bool:
+        """Whether a failed stream answers "stop": never when fail-open; always for the callback that failed
+        and on the request path (nothing more goes upstream); on the response path only until our 503
+        has been sent, so that reply passes."""
+        if self.plugin.fail_open:
+            return False
+        return failing_call or direction == REQUEST or not self._failure_replied
 
     # -- deferred effects (StreamOwner) -------------------------------------------------------------
 
@@ -293,7 +298,7 @@ class HttpStream:
                  end_of_stream: bool) -> FilterHeadersStatus:
         ctx = self._context()
         if ctx is None:
-            return _STOP_HEADERS if self._failed_result() else FilterHeadersStatus.CONTINUE
+            return _STOP_HEADERS if self._failed_stop(direction, False) else FilterHeadersStatus.CONTINUE
         ctx.maps[map_type] = headers
         ctx.writable.add(map_type)
         if self._vm is not None and self._vm.abi_version == AbiVersion.V0_1_0:
@@ -301,7 +306,7 @@ class HttpStream:
         else:
             raw = self._call(name, ctx.id, len(headers), int(end_of_stream))
         if raw is None:
-            return _STOP_HEADERS if self._failed_result() else FilterHeadersStatus.CONTINUE
+            return _STOP_HEADERS if self._failed_stop(direction, True) else FilterHeadersStatus.CONTINUE
         if self._replied:
             status = _STOP_HEADERS  # a local reply is the plugin's final word for this phase
         elif raw == 0 or raw == 2:  # 2 = ContinueAndEndStream, treated as Continue by Envoy
@@ -337,7 +342,7 @@ class HttpStream:
               ) -> tuple[FilterDataStatus, bytes]:
         ctx = self._context()
         if ctx is None:
-            if self._failed_result():
+            if self._failed_stop(direction, False):
                 return FilterDataStatus.STOP_ITERATION_NO_BUFFER, b""
             return FilterDataStatus.CONTINUE, self._drain(direction) + data
         body = ctx.bodies[direction]
@@ -347,9 +352,9 @@ class HttpStream:
         body.available = True
         raw = self._call(name, ctx.id, len(body.held) - body.start, int(end_of_stream))
         if raw is None:
-            if self._failed_result():
+            if self._failed_stop(direction, True):
                 return FilterDataStatus.STOP_ITERATION_NO_BUFFER, b""
-            return FilterDataStatus.CONTINUE, data
+            return FilterDataStatus.CONTINUE, self._drain(direction)  # held bytes include this chunk
         if self._replied:
             status = FilterDataStatus.STOP_ITERATION_NO_BUFFER
         else:
@@ -387,12 +392,14 @@ class HttpStream:
     def _trailers(self, name: str, map_type: int, direction: int, trailers: Pairs) -> FilterTrailersStatus:
         ctx = self._context()
         if ctx is None:
-            return FilterTrailersStatus.STOP_ITERATION if self._failed_result() else FilterTrailersStatus.CONTINUE
+            stop = self._failed_stop(direction, False)
+            return FilterTrailersStatus.STOP_ITERATION if stop else FilterTrailersStatus.CONTINUE
         ctx.maps[map_type] = trailers
         ctx.writable.add(map_type)
         raw = self._call(name, ctx.id, len(trailers))
         if raw is None:
-            return FilterTrailersStatus.STOP_ITERATION if self._failed_result() else FilterTrailersStatus.CONTINUE
+            stop = self._failed_stop(direction, True)
+            return FilterTrailersStatus.STOP_ITERATION if stop else FilterTrailersStatus.CONTINUE
         stopped = raw != 0 or self._replied
         self._after(ctx, map_type, direction, stopped)
         return FilterTrailersStatus.STOP_ITERATION if stopped else FilterTrailersStatus.CONTINUE
@@ -402,6 +409,7 @@ class HttpStream:
     def on_log(self) -> None:
         """Access-log time (Envoy: before on_done). Request/response headers and response trailers of the
         finished stream are readable."""
+        self._ended = True
         ctx = self._context(fail_if_unavailable=False)
         if ctx is None:
             return
@@ -411,6 +419,7 @@ class HttpStream:
 
     def on_destroy(self) -> None:
         """The stream is gone: proxy_on_done then proxy_on_delete (each once)."""
+        self._ended = True
         ctx, vm = self._ctx, self._vm
         if self.state is _State.ACTIVE and ctx is not None and vm is not None:
             vm.guarded(ctx, "proxy_on_done", ctx.id, default=1)

@@ -67,6 +67,7 @@ _caller_export_get = ctypes.CFUNCTYPE(ctypes.c_bool, _VP, ctypes.c_char_p, ctype
 _CALLBACK = ctypes.CFUNCTYPE(ctypes.c_size_t, _VP, _VP, ctypes.POINTER(ctypes.c_int32), ctypes.c_size_t)
 
 _current = threading.local()
+_MAX_NESTING = 8  # guest -> host -> guest (allocator) is 2; nothing legitimate goes deeper
 
 
 def _address(pointer: Any) -> int:
@@ -113,7 +114,7 @@ def _make_callback(fn: HostFunction) -> Any:
         except MemoryAccessError:
             if has_result:
                 raw[0] = fault
-        except BaseException as exc:  # contained: becomes a trap of this VM only
+        except BaseException as exc:  # contained: becomes a trap of this VM only (a nested guest trap too)
             return vm.host_failure(fn, exc)
         return 0
 
@@ -320,8 +321,10 @@ class Vm:
         self.set_deadline(deadline_ms)
         self._depth = 0
         self._host_error: BaseException | None = None
-        self._trap = ctypes.c_void_p()
-        self._trap_address = ctypes.addressof(self._trap)
+        # One trap out-slot per nesting level: a nested call (the allocator inside a host function) must not
+        # leave its trap pointer where the outer call's result is read (that would free it twice).
+        self._traps = [ctypes.c_void_p() for _ in range(_MAX_NESTING)]
+        self._trap_addresses = [ctypes.addressof(t) for t in self._traps]
         self._memory_struct = ffi.wasmtime_memory_t()
         self.store = wasmtime.Store(engine.engine)
         self.store.set_limits(memory_size=max_memory_bytes)
@@ -384,15 +387,18 @@ class Vm:
     def invoke(self, func_address: int, buf: Any, buf_address: int, count: int) -> int:
         if self.failed is not None:
             raise self.failed
+        depth = self._depth
+        if depth >= _MAX_NESTING:
+            raise VmTrap(TrapKind.HOST, "guest calls nested too deeply")
         previous = getattr(_current, "vm", None)
         _current.vm = self
-        self._depth += 1
-        if self._depth == 1:
+        self._depth = depth + 1
+        if depth == 0:
             _set_deadline(self._ctx, self._deadline_ticks)
-        trap = self._trap
+        trap = self._traps[depth]
         trap.value = None
         try:
-            error = _call_unchecked(self._ctx, func_address, buf_address, count, self._trap_address)
+            error = _call_unchecked(self._ctx, func_address, buf_address, count, self._trap_addresses[depth])
         finally:
             self._depth -= 1
             _current.vm = previous
@@ -404,8 +410,10 @@ class Vm:
     def host_failure(self, fn: HostFunction, exc: BaseException) -> int:
         """Called from a callback: remember why, and trap the guest."""
         self._host_error = exc
-        message = (str(exc) if isinstance(exc, GuestTrap) else
-                   f"host function {fn.module}.{fn.name} failed: {type(exc).__name__}: {exc}").encode()
+        if isinstance(exc, GuestTrap | VmTrap):
+            message = str(exc).encode()
+        else:
+            message = f"host function {fn.module}.{fn.name} failed: {type(exc).__name__}: {exc}".encode()
         return int(_trap_new(message, len(message)) or 0)
 
     def _failure(self, error: int | None, trap: int | None) -> VmTrap:
@@ -422,6 +430,8 @@ class Vm:
         return self._classify(code, str(exc), host_error)
 
     def _classify(self, code: Any, message: str, host_error: BaseException | None) -> VmTrap:
+        if isinstance(host_error, VmTrap):
+            return host_error  # the guest trapped in a nested call (e.g. its allocator): report that trap
         message = _summarize(message)
         if host_error is not None and not isinstance(host_error, GuestTrap):
             return VmTrap(TrapKind.HOST, message)

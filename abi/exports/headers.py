@@ -83,6 +83,14 @@ def proxy_get_header_map_value(state: AbiState, map_type: int, key_ptr: int, key
     return NOT_FOUND
 
 
+def _fits(state: AbiState, target: Pairs, key: bytes, value: bytes, replacing: bool) -> bool:
+    """A plugin must not grow a map past the pairs limits (a header bomb)."""
+    limits = state.limits
+    size = sum(len(k) + len(v) for k, v in target if not (replacing and k == key)) + len(key) + len(value)
+    count = len(target) + (0 if replacing and any(k == key for k, _ in target) else 1)
+    return size <= limits.max_pairs_bytes and count <= limits.max_pairs_count
+
+
 def _key_value(state: AbiState, key_ptr: int, key_len: int, value_ptr: int, value_len: int
                ) -> tuple[bytes, bytes]:
     memory = state.memory
@@ -95,7 +103,7 @@ def proxy_add_header_map_value(state: AbiState, map_type: int, key_ptr: int, key
         return BAD_ARGUMENT
     key, value = _key_value(state, key_ptr, key_len, value_ptr, value_len)
     target = _writable(state, map_type)
-    if target is None:
+    if target is None or not _fits(state, target, key, value, replacing=False):
         return BAD_ARGUMENT
     target.append((key, value))
     return OK
@@ -107,7 +115,7 @@ def proxy_replace_header_map_value(state: AbiState, map_type: int, key_ptr: int,
         return BAD_ARGUMENT
     key, value = _key_value(state, key_ptr, key_len, value_ptr, value_len)
     target = _writable(state, map_type)
-    if target is None:
+    if target is None or not _fits(state, target, key, value, replacing=True):
         return BAD_ARGUMENT
     # The first entry keeps its position with the new value; later duplicates go.
     positions = [i for i, (name, _) in enumerate(target) if name == key]

@@ -48,7 +48,13 @@ class UpstreamStream(Protocol):
         ...
 
     def read_disable(self, disabled: bool) -> None:
-        """Stop/resume reading the response (backpressure from a slow downstream)."""
+        """Stop/resume reading the response (backpressure from a slow downstream). Counted, as Envoy's
+        readDisable: each ``True`` needs its ``False``."""
+        ...
+
+    def record_timeout(self) -> None:
+        """The router's (per-try) timeout fired for this stream: counts the host's ``rq_timeout``. Call it
+        before ``reset()``."""
         ...
 
 
@@ -58,7 +64,13 @@ class UpstreamCallbacks(Protocol):
     def on_pool_ready(self, stream: UpstreamStream) -> None: ...
 
     def on_pool_failure(self, reason: ResetReason, flag: ResponseFlag, detail: str, host_address: str) -> None:
-        """No stream could be had: overflow (UO), no healthy host (UH), connect failure/timeout (UF)."""
+        """No stream could be had:
+        - UO: ``OVERFLOW`` (max_pending_requests or max_requests);
+        - UF: ``CONNECTION_FAILURE`` (refused, reset during the handshake) or ``CONNECTION_TIMEOUT``;
+        - UH: ``CONNECTION_FAILURE`` with detail ``no_healthy_upstream`` and no host address;
+        - LR: ``LOCAL_RESET`` when the cluster manager shuts down.
+        ``detail`` is otherwise a transport failure reason, empty for plain TCP (so the router's body is Envoy's
+        "upstream connect error or disconnect/reset before headers. reset reason: <reason.value>")."""
         ...
 
     def on_upstream_1xx_headers(self, headers: HeaderMap) -> None: ...
@@ -92,9 +104,22 @@ class Cluster(Protocol):
         """Start acquiring a stream; None when the callbacks were already called (ready or failed)."""
         ...
 
+    def try_acquire_retry(self) -> bool:
+        """Take a slot of the max_retries circuit breaker before retrying; False when none is left (counted as
+        ``upstream_rq_retry_overflow``): do not retry. Each True is paired with one ``release_retry()``."""
+        ...
+
+    def release_retry(self) -> None:
+        """The retry that held a slot has ended (its stream finished, failed or was reset)."""
+        ...
+
 
 class ClusterManager(Protocol):
     def get(self, name: str) -> Cluster | None: ...
+
+    def all_clusters(self) -> list[ClusterView]:
+        """Every cluster, in config order, for the admin."""
+        ...
 
 
 class HostView(Protocol):

@@ -159,6 +159,7 @@ class FakeStream:
     sent: list[tuple[str, object, bool]] = field(default_factory=list)
     was_reset: bool = False
     read_disabled: int = 0
+    timeouts: int = 0
 
     def send_headers(self, headers: HeaderMap, end_stream: bool) -> None:
         self.sent.append(("headers", headers.copy(), end_stream))
@@ -174,6 +175,9 @@ class FakeStream:
 
     def read_disable(self, disabled: bool) -> None:
         self.read_disabled += 1 if disabled else -1
+
+    def record_timeout(self) -> None:
+        self.timeouts += 1
 
     @property
     def headers(self) -> HeaderMap:

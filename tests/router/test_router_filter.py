@@ -373,6 +373,7 @@ async def test_pool_failures(
     assert (reply.status, reply.body, reply.details) == (status, body, details)
     assert format_flags(cb.info.response_flags) == flags
     assert cb.info.upstream_host == "10.0.0.9:8080"
+    assert cb.info.upstream_transport_failure_reason == (detail if flags != "UH" else "")
     overloaded = reply.headers.get(b"x-envoy-overloaded") if reply.headers is not None else None
     assert overloaded == (b"true" if reason is ResetReason.OVERFLOW else None)
     assert _counter(store, "cluster.c.upstream_rq_503") == 1
@@ -446,6 +447,7 @@ async def test_route_timeout_before_response_headers_is_a_504() -> None:
     assert (reply.status, reply.body, reply.details) == (504, b"upstream request timeout", "upstream_response_timeout")
     assert format_flags(cb.info.response_flags) == "UT"
     assert cluster.stream.was_reset
+    assert cluster.stream.timeouts == 1  # charged to the host, too
     assert _counter(store, "cluster.c.upstream_rq_timeout") == 1
     assert _counter(store, "cluster.c.upstream_rq_504") == 1
     # A late response is ignored.

@@ -245,8 +245,6 @@ class Router(HttpFilter):
         info = self.callbacks.stream_info
         if host_address:
             info.upstream_host = host_address
-        if detail:
-            info.upstream_transport_failure_reason = detail
         if flag & ResponseFlag.NO_HEALTHY_UPSTREAM:
             self._finish_upstream()
             self._charge(503)
@@ -342,6 +340,8 @@ class Router(HttpFilter):
         upstream = self._upstream
         assert upstream is not None and self._cluster_stats is not None
         self._cluster_stats.timeout.inc()
+        if upstream.stream is not None:
+            upstream.stream.record_timeout()  # the host's rq_timeout
         if upstream.awaiting_headers:
             self._charge(504)
         upstream.reset()
@@ -357,6 +357,8 @@ class Router(HttpFilter):
         """The upstream failed: a local reply before the response started, a reset after (the connection manager
         turns a local reply after response headers into a reset)."""
         self._finish_upstream()
+        if detail:
+            self.callbacks.stream_info.upstream_transport_failure_reason = detail
         code = 502 if reason is ResetReason.PROTOCOL_ERROR else 503
         if self._response_started:
             self._cfg.stats.rq_reset_after_downstream_response_started.inc()

@@ -86,7 +86,7 @@ class StreamOwner(Protocol):
 class StreamContext(Context):
     """One HTTP stream: the maps and bodies currently exposed, and its filter state."""
 
-    __slots__ = ("bodies", "filter_state", "host", "local_reply", "maps", "owner", "writable")
+    __slots__ = ("bodies", "filter_state", "host", "local_reply", "maps", "owner", "reply_pending", "writable")
 
     def __init__(self, context_id: int, root: RootContext, host: StreamHost, owner: StreamOwner) -> None:
         super().__init__(context_id, root)
@@ -96,6 +96,7 @@ class StreamContext(Context):
         self.writable: set[int] = set()
         self.bodies = (Body(), Body())  # request, response
         self.local_reply = 0  # proxy_send_local_response calls so far (a callback compares before/after)
+        self.reply_pending = False  # a reply waits for the callback to return; later ones are ignored
         self.filter_state: dict[bytes, bytes] = {}
 
 

@@ -15,8 +15,10 @@ What the harness emulates (as Envoy's filter manager and the `envoy.filters.http
   * streams: `send_request_headers/_body/_trailers`, `send_response_headers/_body/_trailers` return the
     plugin's decision; a stop from a headers callback holds later body/trailers until the plugin resumes;
     bytes the plugin lets through are collected in `forwarded_request_body` / `forwarded_response_body`;
-  * local replies: recorded in `local_reply` (every request in `local_replies`) and run through the plugin's
-    response callbacks, as in Envoy; one sent after response headers went downstream resets the stream;
+  * local replies, as Envoy's filter manager sends them: recorded in `local_reply` (every request in
+    `local_replies`); before any response exists the reply runs through the plugin's response callbacks; one
+    requested from the response path replaces the response directly (no callback runs again); one requested
+    after the response headers went downstream resets the stream;
   * HTTP callouts: `h.http_calls` lists them; answer with `call.respond(...)` or `call.fail()`; a callout
     whose timeout elapses (`h.advance_time`) is answered 504 as Envoy's async client does;
   * time: a virtual clock; `h.advance_time(seconds)` fires ticks and timers, `h.run_pending()` delivers
@@ -296,8 +298,9 @@ class Stream(StreamHost):
         self.route_cache_cleared = 0
         self._held: list[list[tuple[str, Any]]] = [[], []]  # events held behind a stop-all on headers
         self._blocked = [False, False]
+        self._response_started = False  # response headers entered the plugin's encode path
         self._response_sent = False  # response headers went downstream: no local reply possible now
-        self._in_local_reply = False
+        self._replaced = False  # a direct local reply answered: later response events are dropped
 
     # -- request ------------------------------------------------------------------------------------
 
@@ -317,6 +320,9 @@ class Stream(StreamHost):
     # -- response -----------------------------------------------------------------------------------
 
     def send_response_headers(self, headers: HeadersLike, end_of_stream: bool = False) -> FilterHeadersStatus:
+        if self._replaced:
+            return FilterHeadersStatus.CONTINUE  # a direct local reply already answered the client
+        self._response_started = True
         self.response_headers = to_pairs(headers)
         status = self.http.on_response_headers(self.response_headers, end_of_stream)
         if status == FilterHeadersStatus.CONTINUE:
@@ -344,6 +350,8 @@ class Stream(StreamHost):
         return status
 
     def _data(self, direction: int, data: bytes, end_of_stream: bool) -> FilterDataStatus | None:
+        if direction == 1 and self._replaced:
+            return None
         if self._blocked[direction]:
             self._held[direction].append(("data", (data, end_of_stream)))
             return None
@@ -354,6 +362,8 @@ class Stream(StreamHost):
         return status
 
     def _trailers(self, direction: int, trailers: Pairs) -> FilterTrailersStatus | None:
+        if direction == 1 and self._replaced:
+            return None
         if self._blocked[direction]:
             self._held[direction].append(("trailers", trailers))
             return None
@@ -396,23 +406,23 @@ class Stream(StreamHost):
 
     def send_local_reply(self, reply: LocalReply) -> None:
         self.local_replies.append(reply)
-        if self._in_local_reply:
-            return  # a reply from the response path of our own reply: the first one stands
         if self._response_sent:
             # Envoy cannot start a second response once headers went out: the stream is reset instead.
             self.reset_stream("local_reply_after_response_started")
             return
+        headers = [(b":status", str(reply.status).encode()), *reply.headers]
+        if reply.grpc_status is not None:
+            headers.append((b"grpc-status", str(reply.grpc_status).encode()))
         self.local_reply = reply
-        self._in_local_reply = True
-        try:
-            headers = [(b":status", str(reply.status).encode()), *reply.headers]
-            if reply.grpc_status is not None:
-                headers.append((b"grpc-status", str(reply.grpc_status).encode()))
-            self.send_response_headers(headers, end_of_stream=not reply.body)
-            if reply.body:
-                self.send_response_body(reply.body, end_of_stream=True)
-        finally:
-            self._in_local_reply = False
+        if self._response_started:
+            # Requested from the encode path (response headers not yet sent): Envoy sends it straight to the
+            # codec without running the filters again, replacing the response in flight.
+            self.response_headers, self.forwarded_response_body = headers, reply.body
+            self._response_sent = self._replaced = True
+            return
+        self.send_response_headers(headers, end_of_stream=not reply.body)
+        if reply.body:
+            self.send_response_body(reply.body, end_of_stream=True)
 
     def reset_stream(self, details: str) -> None:
         self.reset_details = details

@@ -65,8 +65,16 @@ def proxy_send_local_response(state: AbiState, status: int, details_ptr: int, de
     reply = LocalReply(status, body, [(k.lower(), v) for k, v in headers], _WHITESPACE.sub("_", details),
                        grpc_status if grpc_status <= GRPC_STATUS_MAX else None)
     stream.local_reply += 1
+    if stream.reply_pending:
+        return OK  # a second reply in the same callback: the first one stands
+    stream.reply_pending = True
     owner = stream.owner
-    state.defer(lambda: owner.local_reply(reply))
+
+    def send() -> None:
+        stream.reply_pending = False
+        owner.local_reply(reply)
+
+    state.defer(send)
     return OK
 
 

@@ -166,7 +166,7 @@ class UpstreamConnection(asyncio.Protocol):
         self.idle_timer: asyncio.TimerHandle | None = None
         self.connect_task: asyncio.Task[None] | None = None
         self.created_at = pool.ctx.loop.time()
-        self.lost: asyncio.Future[None] | None = None  # set by close_and_wait()
+        self.lost: asyncio.Future[None] | None = None  # resolved when closed, for a pool that waits on it
 
     # -- asyncio.Protocol -------------------------------------------------------------------------------------
 
@@ -307,33 +307,27 @@ class UpstreamConnection(asyncio.Protocol):
             if self.stream is not stream or stream is None:
                 break  # the exchange ended (or was reset by a callback): what follows is not its
             callbacks = stream.callbacks
-            kind = type(event)
-            if kind is DataReceived:
-                assert isinstance(event, DataReceived)
+            # Most frequent first: a response is mostly body chunks.
+            if isinstance(event, DataReceived):
                 if event.end_stream:
                     self._complete(stream)
                 callbacks.on_upstream_data(event.data, event.end_stream)
-            elif kind is HeadersReceived:
-                assert isinstance(event, HeadersReceived)
+            elif isinstance(event, HeadersReceived):
                 stream.status = event.headers.status or 0
                 if event.end_stream:
                     self._complete(stream)
                 callbacks.on_upstream_headers(event.headers, event.end_stream)
-            elif kind is InformationalReceived:
-                assert isinstance(event, InformationalReceived)
+            elif isinstance(event, InformationalReceived):
                 callbacks.on_upstream_1xx_headers(event.headers)
-            elif kind is TrailersReceived:
-                assert isinstance(event, TrailersReceived)
+            elif isinstance(event, TrailersReceived):
                 self._complete(stream)
                 callbacks.on_upstream_trailers(event.trailers)
-            elif kind is StreamReset:
-                assert isinstance(event, StreamReset)
+            elif isinstance(event, StreamReset):
                 self._fail(stream, event.reason, "")
-            elif kind is ProtocolErrorReceived:
-                assert isinstance(event, ProtocolErrorReceived)
+            elif isinstance(event, ProtocolErrorReceived):
                 self.pool.ctx.stats.upstream_cx_protocol_error.inc()
                 self._fail(stream, ResetReason.PROTOCOL_ERROR, str(event.error))
-            elif kind is ConnectionTerminated:
+            elif isinstance(event, ConnectionTerminated):
                 self._fail(stream, ResetReason.CONNECTION_TERMINATION, "")
 
     def _complete(self, stream: UpstreamRequest) -> None:

@@ -11,7 +11,20 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 
 from gateway.codec import make_client_codec
-from gateway.config.model import Cluster, DiscoveryType, DnsLookupFamily, HealthStatus, LbPolicy
+from gateway.config.model import (
+    Address,
+    Cluster,
+    ClusterLoadAssignment,
+    DiscoveryType,
+    DnsLookupFamily,
+    Endpoint,
+    HealthStatus,
+    LbEndpoint,
+    LbPolicy,
+    Locality,
+    LocalityLbEndpoints,
+    SocketAddress,
+)
 from gateway.core.errors import ResetReason
 from gateway.core.flags import ResponseFlag
 from gateway.stats.store import Store
@@ -295,3 +308,52 @@ async def test_admin_views(servers: Servers, managers: Managers) -> None:
         "max_retries": 3,
     }
     assert manager.get("missing") is None
+
+
+async def test_locality_weights_from_the_load_assignment(servers: Servers, managers: Managers) -> None:
+    a, b, c = await servers("a"), await servers("b"), await servers("c")
+
+    def endpoint(port: int) -> LbEndpoint:
+        return LbEndpoint(endpoint=Endpoint(address=Address(SocketAddress("127.0.0.1", port))))
+
+    config = Cluster(
+        name="loc",
+        load_assignment=ClusterLoadAssignment(
+            cluster_name="loc",
+            endpoints=(
+                # two hosts share weight 1, the lone host of the other locality has weight 2
+                LocalityLbEndpoints(
+                    lb_endpoints=(endpoint(a.port), endpoint(b.port)),
+                    locality=Locality(zone="z1"),
+                    load_balancing_weight=1,
+                ),
+                LocalityLbEndpoints(
+                    lb_endpoints=(endpoint(c.port),), locality=Locality(zone="z2"), load_balancing_weight=2
+                ),
+            ),
+        ),
+    )
+    manager = await managers(config)
+    assert await names_of_servers(get(manager, "loc"), 60) == {"a": 10, "b": 10, "c": 40}
+
+
+async def test_departed_host_finishes_its_requests_then_closes(
+    servers: Servers, zone_managers: Callable[..., Awaitable[ClusterManagerImpl]], counter: Stat
+) -> None:
+    one = await servers("one", "127.0.0.1")
+    await servers("two", "127.0.0.2", one.port)
+    zone = Zone({"svc.test": ["127.0.0.1"]})
+    manager = await zone_managers(
+        zone, cluster_config("d", [Ep("svc.test", one.port)], type=DiscoveryType.STRICT_DNS, dns_refresh_rate=0.02)
+    )
+    cluster = get(manager, "d")
+    held = start(cluster, b"/hold")
+    await one.wait_held(1)
+    zone.records["svc.test"] = ["127.0.0.2"]
+    await zone.wait_queries(2)
+    assert [h.address for h in cluster.hosts()] == [f"127.0.0.2:{one.port}"]
+    assert len(one.open) == 1  # the busy connection survives its host's departure
+    one.release_held()
+    assert (await held.wait()).text == "one conn=1 req=1"
+    await one.wait_closed_connections()  # and closes once its exchange is done
+    assert counter("cluster.d.upstream_cx_destroy_local") == 1

@@ -422,3 +422,20 @@ async def test_close_resets_active_and_fails_pending(servers: Servers, managers:
     assert active.reset is not None and active.reset[0] is ResetReason.LOCAL_RESET
     assert pending.failure is not None and pending.failure[0] is ResetReason.LOCAL_RESET
     await server.wait_closed_connections()
+
+
+async def test_close_while_connecting(managers: Managers, counter: Stat) -> None:
+    hole = BlackHole()
+    try:
+        manager = await managers(cluster_config("c", [Ep("127.0.0.1", hole.port)], connect_timeout=30))
+        cluster = manager.get("c")
+        assert cluster is not None
+        pending = start(cluster)
+        assert counter("cluster.c.upstream_cx_active") == 1
+        await manager.close()
+    finally:
+        hole.close()
+    assert pending.failure is not None and pending.failure[0] is ResetReason.LOCAL_RESET
+    assert counter("cluster.c.upstream_cx_active") == 0
+    assert counter("cluster.c.upstream_cx_destroy_local") == 1
+    assert counter("cluster.c.circuit_breakers.default.cx_open") == 0

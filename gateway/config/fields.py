@@ -51,6 +51,8 @@ class LoadContext:
     def __init__(self, sink: ErrorSink) -> None:
         self.sink = sink
         self.cluster_refs: list[tuple[str, str]] = []  # (path, cluster name)
+        # Every cluster name written, valid cluster or not: a route to a broken cluster is not a second fault.
+        self.cluster_names: set[str] = set()
         self.route_scope = RouteScope()
 
     def refer_to_cluster(self, path: str, name: str) -> None:
@@ -239,11 +241,11 @@ class Fields:
 
     def string(self, field: str, default: str = "", *, required: bool = False) -> str:
         value = self.opt_string(field)
-        if value is None or (required and value == ""):
-            if required:
-                self.error(field, "required field missing" if value is None else "must not be empty")
-            return default
-        return value
+        if required and value == "":
+            self.error(field, "must not be empty")
+        elif required and value is None and not self.has(field):  # (a value of the wrong type is reported)
+            self.error(field, "required field missing")
+        return value or default
 
     def opt_string(self, field: str) -> str | None:
         value = self.raw(field)
@@ -317,17 +319,21 @@ class Fields:
 
     def enum(self, field: str, cls: type[E], default: E, *, unsupported: Collection[E] = ()) -> E:
         """An enum by name or number; members in ``unsupported`` are errors that say so."""
+        member = self.opt_enum(field, cls, unsupported=unsupported)
+        return default if member is None else member
+
+    def opt_enum(self, field: str, cls: type[E], *, unsupported: Collection[E] = ()) -> E | None:
         value = self.raw(field)
         if value is None:
-            return default
+            return None
         member = _enum_member(cls, value)
         if member is None:
             names = ", ".join(m.name for m in cls)
             self.error(field, f"unknown value {value!r} (expected one of {names})")
-            return default
+            return None
         if member in unsupported:
             self.error(field, f"{member.name}: not supported")
-            return default
+            return None
         return member
 
     def bytes_(self, field: str) -> bytes | None:

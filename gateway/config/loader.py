@@ -45,9 +45,8 @@ def build(document: object) -> Bootstrap:
     sink = ErrorSink()
     ctx = LoadContext(sink)
     bootstrap = ctx.parse(document, "", parse_bootstrap)
-    clusters = {c.name for c in bootstrap.static_resources.clusters} if bootstrap else set()
     for path, name in ctx.cluster_refs:
-        if name not in clusters:
+        if name not in ctx.cluster_names:
             sink.add(path, f"unknown cluster {name!r}")
     sink.raise_if_any()
     assert bootstrap is not None and isinstance(document, dict)  # else an error was raised

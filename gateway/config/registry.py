@@ -87,10 +87,15 @@ class Registry:
             elif extension is None:
                 f.error("@type", f"unknown {category.value} type {type_name!r}")
             else:
-                f.error("@type", f"{type_name} is a {extension.category.value}, not a {category.value}")
+                f.error("@type", f"{type_name} is {_a(extension.category)}, not {_a(category)}")
             f.ignore_rest()
             raise Invalid
         return extension.parse(f)
+
+
+def _a(category: Category) -> str:
+    article = "an" if category.value[0] in "aeiouH" else "a"  # "an HTTP filter", "an access logger"
+    return f"{article} {category.value}"
 
 
 REGISTRY = Registry()

@@ -49,13 +49,14 @@ def parse_cluster(f: Fields) -> Cluster:
         "upstream_config", "track_cluster_stats", "preconnect_policy", "connection_pool_per_downstream_connection",
     )  # fmt: skip
     name = f.string("name", required=True)
-    kind = f.enum(
-        "type", DiscoveryType, DiscoveryType.STATIC, unsupported=(DiscoveryType.EDS, DiscoveryType.ORIGINAL_DST)
-    )
+    f.ctx.cluster_names.add(name)
+    written = f.opt_enum("type", DiscoveryType, unsupported=(DiscoveryType.EDS, DiscoveryType.ORIGINAL_DST))
+    # A faulty type is reported once; the endpoints are then read without the checks of any type.
+    kind = written if written is not None or f.has("type") else DiscoveryType.STATIC
     load_assignment = f.message("load_assignment", lambda g: parse_load_assignment(g, kind))
     cluster = Cluster(
         name=name,
-        type=kind,
+        type=kind or DiscoveryType.STATIC,
         alt_stat_name=f.string("alt_stat_name"),
         connect_timeout=f.duration("connect_timeout", 5.0, positive=True),
         per_connection_buffer_limit_bytes=f.uint32("per_connection_buffer_limit_bytes", 1024 * 1024, wrapped=True),
@@ -156,14 +157,14 @@ def _parse_explicit_http_config(f: Fields) -> ExplicitHttpConfig:
     return ExplicitHttpConfig(http_protocol_options=options or Http1ProtocolOptions())
 
 
-def parse_load_assignment(f: Fields, kind: DiscoveryType) -> ClusterLoadAssignment:
+def parse_load_assignment(f: Fields, kind: DiscoveryType | None) -> ClusterLoadAssignment:
     f.unsupported("named_endpoints", "policy")
     name = f.string("cluster_name", required=True)
     endpoints = f.repeated("endpoints", lambda g: parse_locality_lb_endpoints(g, kind))
     return ClusterLoadAssignment(cluster_name=name, endpoints=endpoints)
 
 
-def parse_locality_lb_endpoints(f: Fields, kind: DiscoveryType) -> LocalityLbEndpoints:
+def parse_locality_lb_endpoints(f: Fields, kind: DiscoveryType | None) -> LocalityLbEndpoints:
     f.unsupported("metadata", "proximity", "leds_cluster_locality_config")
     return LocalityLbEndpoints(
         lb_endpoints=f.repeated("lb_endpoints", lambda g: parse_lb_endpoint(g, kind)),
@@ -173,7 +174,7 @@ def parse_locality_lb_endpoints(f: Fields, kind: DiscoveryType) -> LocalityLbEnd
     )
 
 
-def parse_lb_endpoint(f: Fields, kind: DiscoveryType) -> LbEndpoint:
+def parse_lb_endpoint(f: Fields, kind: DiscoveryType | None) -> LbEndpoint:
     f.unsupported("endpoint_name")
     endpoint = f.message("endpoint", lambda g: parse_endpoint(g, kind), required=not f.has("endpoint_name"))
     health_status = f.enum("health_status", HealthStatus, HealthStatus.UNKNOWN)
@@ -184,7 +185,7 @@ def parse_lb_endpoint(f: Fields, kind: DiscoveryType) -> LbEndpoint:
     return LbEndpoint(endpoint=endpoint, health_status=health_status, load_balancing_weight=weight, metadata=metadata)
 
 
-def parse_endpoint(f: Fields, kind: DiscoveryType) -> Endpoint:
+def parse_endpoint(f: Fields, kind: DiscoveryType | None) -> Endpoint:
     f.unsupported("health_check_config", "additional_addresses")
     address = f.message("address", parse_address, required=True)
     hostname = f.string("hostname")

@@ -1,0 +1,80 @@
+"""Header policy without sockets."""
+
+from __future__ import annotations
+
+import uuid
+
+from gateway.core.headers import HeaderMap
+from gateway.core.stream_info import ConnectionInfo, StreamInfo
+from gateway.filters.api import HttpFilter
+from gateway.http.header_policy import mutate_request_headers, mutate_response_headers, new_request_id
+from gateway.http.settings import HcmSettings, ServerHeaderTransformation
+
+
+def _settings(**kw: object) -> HcmSettings:
+    return HcmSettings(stat_prefix="t", filter_factories=(HttpFilter,), route_resolver=lambda h: None, **kw)  # type: ignore[arg-type]
+
+
+def _info() -> StreamInfo:
+    return StreamInfo(ConnectionInfo(1, ("192.0.2.7", 5555), ("127.0.0.1", 80)))
+
+
+def test_request_ids_are_version_4_uuids_and_distinct() -> None:
+    ids = {new_request_id() for _ in range(100)}
+    assert len(ids) == 100
+    parsed = uuid.UUID(next(iter(ids)).decode())
+    assert parsed.version == 4 and parsed.variant == uuid.RFC_4122
+
+
+def test_xff_trusted_hops_pick_the_client_address() -> None:
+    headers = HeaderMap(
+        [
+            (b":method", b"GET"),
+            (b":scheme", b"http"),
+            (b":path", b"/"),
+            (b"x-forwarded-for", b"203.0.113.1, 10.0.0.1, 10.0.0.2"),
+        ]
+    )
+    info = _info()
+    mutate_request_headers(headers, info, _settings(xff_num_trusted_hops=1), upgrade=False)
+    assert info.downstream_remote_address == ("10.0.0.1", 0)
+    assert headers.get(b"x-forwarded-for") == b"203.0.113.1, 10.0.0.1, 10.0.0.2"  # not appended
+    assert headers.get(b"x-forwarded-proto") == b"http"
+
+
+def test_edge_replaces_external_request_id_unless_preserved() -> None:
+    for preserve, kept in ((False, False), (True, True)):
+        headers = HeaderMap([(b":method", b"GET"), (b":path", b"/"), (b"x-request-id", b"external")])
+        settings = _settings(use_remote_address=True, preserve_external_request_id=preserve)
+        mutate_request_headers(headers, _info(), settings, upgrade=False)
+        assert (headers.get(b"x-request-id") == b"external") is kept
+        assert headers.get(b"x-forwarded-for") == b"192.0.2.7"
+
+
+def test_upgrade_keeps_its_headers_and_other_hop_by_hop_go() -> None:
+    headers = HeaderMap(
+        [
+            (b":method", b"GET"),
+            (b":path", b"/"),
+            (b"connection", b"Upgrade, x-drop"),
+            (b"upgrade", b"websocket"),
+            (b"x-drop", b"1"),
+            (b"keep-alive", b"5"),
+        ]
+    )
+    mutate_request_headers(headers, _info(), _settings(), upgrade=True)
+    assert headers.get(b"upgrade") == b"websocket"
+    assert headers.get(b"connection") == b"upgrade"
+    assert b"x-drop" not in headers and b"keep-alive" not in headers
+
+
+def test_server_header_transformations() -> None:
+    for transformation, expected in (
+        (ServerHeaderTransformation.OVERWRITE, b"gateway"),
+        (ServerHeaderTransformation.APPEND_IF_ABSENT, b"upstream"),
+        (ServerHeaderTransformation.PASS_THROUGH, b"upstream"),
+    ):
+        headers = HeaderMap([(b":status", b"200"), (b"server", b"upstream"), (b"transfer-encoding", b"chunked")])
+        mutate_response_headers(headers, _info(), _settings(server_header_transformation=transformation))
+        assert headers.get(b"server") == expected
+        assert b"transfer-encoding" not in headers

@@ -1,4 +1,5 @@
-"""Fixtures for the upstream tests: uvloop, real servers, cluster configs and a router-side callbacks recorder."""
+"""Fixtures for the upstream tests (on uvloop, from the suite's conftest): real servers, cluster configs and a
+router-side callbacks recorder."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-import uvloop
 
 from gateway.codec import make_client_codec
 from gateway.config.model import (
@@ -35,11 +35,6 @@ from gateway.upstream.api import Cancellable, LoadBalancerContext, UpstreamStrea
 from gateway.upstream.cluster import ClusterImpl
 from gateway.upstream.manager import ClusterManagerImpl, build_cluster_manager
 from tests.upstream.servers import UpstreamServer
-
-
-def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, Callable[[], Any]]:
-    """The gateway runs on uvloop: so do these tests."""
-    return {"uvloop": uvloop.new_event_loop}
 
 
 @dataclass

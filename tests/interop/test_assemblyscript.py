@@ -11,6 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import wasmtime
 
 from abi.errors import PluginLoadError
 from abi.testing import CONTINUE, STOP, Harness, Stream
@@ -37,6 +38,18 @@ def wasm() -> dict[str, Path]:
 
 def load(path: Path, root_id: str, configuration: str, **options: object) -> Harness:
     return Harness.load(path, name=root_id, root_id=root_id, configuration=configuration, **options)
+
+
+def test_sdk_builds_use_the_abi_surface_the_readme_describes(wasm: dict[str, Path]) -> None:
+    # Pins which host paths these tests exercise: ABI 0.2.0, the malloc allocator, a start section.
+    for name, path in wasm.items():
+        module = wasmtime.Module.from_file(wasmtime.Engine(), str(path))
+        exports = {e.name for e in module.exports}
+        imports = {(i.module, i.name) for i in module.imports}
+        assert "proxy_abi_version_0_2_0" in exports and "malloc" in exports, name
+        assert not exports & {"proxy_on_memory_allocate", "_start", "_initialize"}, name
+        abort = ("env", "abort") if name.endswith("_env_abort") else ("wasi_unstable", "proc_exit")
+        assert abort in imports, name
 
 
 # -- (a) headers ----------------------------------------------------------------------------------------
@@ -166,6 +179,7 @@ def test_local_response_plugin_denies_with_configured_reply(wasm: dict[str, Path
     assert reply.body == b"unavailable for legal reasons"
     assert reply.headers == [(b"x-denied-by", b"as_local_response"), (b"cache-control", b"no-store")]
     assert reply.grpc_status is None  # the SDK passes InvalidCode (-1): no grpc-status
+    assert reply.details == "denied_by_as_local_response"  # whitespace replaced, as Envoy does
     # The client sees that reply, after it went through the plugin's own response path.
     assert s.status == 451
     assert s.response_header("x-denied-by") == "as_local_response"

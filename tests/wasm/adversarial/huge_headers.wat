@@ -4,7 +4,8 @@
 ;;   k  proxy_add_header_map_value with a 16 MiB key
 ;;   m  100000 proxy_add_header_map_value calls, stopping at the first refusal
 ;;   p  proxy_set_header_map_pairs with a 12-byte buffer that claims 0x7FFFFFFF pairs
-;; The status of the (last) call is added to the request as `x-statuses`: 'A' + status.
+;; The status of the (last) call, 'A' + status, then replaces the `x-trigger` value (a replace, so it still
+;; fits a map the attack filled to its count limit).
 ;; Pins: the host enforces its header limits instead of buffering without bound (refusal with an error status or
 ;; a failed stream, never an unbounded map or a crash); a pairs buffer that lies about its count is rejected
 ;; without allocating for it (Envoy/C++ host: decoded as an empty map).
@@ -12,12 +13,12 @@
   (import "env" "proxy_get_header_map_value" (func $get_header (param i32 i32 i32 i32 i32) (result i32)))
   (import "env" "proxy_add_header_map_value" (func $add_header (param i32 i32 i32 i32 i32) (result i32)))
   (import "env" "proxy_set_header_map_pairs" (func $set_pairs (param i32 i32 i32) (result i32)))
+  (import "env" "proxy_replace_header_map_value" (func $replace_header (param i32 i32 i32 i32 i32) (result i32)))
   ;; 17 MiB fits the 16 MiB blob at 1 MiB.
   (memory (export "memory") 272)
   (data (i32.const 16) "x-trigger")
   (data (i32.const 32) "x-huge")
   (data (i32.const 48) "x-many")
-  (data (i32.const 64) "x-statuses")
   ;; count 0x7FFFFFFF, then one (key_len, value_len) entry and nothing else.
   (data (i32.const 128) "\ff\ff\ff\7f\01\00\00\00\01\00\00\00")
   (global $blob i32 (i32.const 0x100000))
@@ -52,5 +53,5 @@
       (then
         (i32.store8 (i32.const 96)
           (i32.add (i32.const 65) (call $attack (i32.load8_u (i32.load (i32.const 8))))))
-        (drop (call $add_header (i32.const 0) (i32.const 64) (i32.const 10) (i32.const 96) (i32.const 1)))))
+        (drop (call $replace_header (i32.const 0) (i32.const 16) (i32.const 9) (i32.const 96) (i32.const 1)))))
     (i32.const 0)))

@@ -1,14 +1,16 @@
 ;; Sends local responses where a host can get them wrong. The first byte of the request's `x-trigger` value
 ;; picks the case:
 ;;   d  two proxy_send_local_response calls in one request-headers callback (403 "first", then 418 "second")
-;;   r  a local response from proxy_on_response_headers (502 "replaced"), replacing the upstream's response
+;;   r  a local response from proxy_on_response_headers (502 "replaced"), replacing the upstream's response;
+;;      the reply's own response headers then pass
 ;;   R  recursive: request headers send 403 "first"; response headers, which run again for that local reply,
 ;;      send 500 "again" every time
 ;;   b  a local response from proxy_on_response_body (500 "too late"), after the response headers went out
 ;; Without a trigger the request passes and is marked `x-survivor: local_response_twice`.
-;; Pins: exactly one response reaches the client and the stream ends; `d` answers with the first call's reply;
-;; `r` replaces the upstream response; `R` terminates (no unbounded recursion) with a single reply; `b` cannot
-;; replace headers already sent, so the stream is reset; the VM stays healthy and the next stream works.
+;; Pins: one whole reply reaches the client: `d` answers with the first call's reply and stops the request; `r`
+;; replaces the upstream response; for `R` the nested reply goes straight to the client (no filter runs again, as
+;; in Envoy), which ends the recursion; `b` cannot replace headers already sent, so the stream is reset; the VM
+;; stays healthy and the next stream works.
 (module
   (import "env" "proxy_get_header_map_value" (func $get_header (param i32 i32 i32 i32 i32) (result i32)))
   (import "env" "proxy_replace_header_map_value" (func $replace_header (param i32 i32 i32 i32 i32) (result i32)))
@@ -47,8 +49,10 @@
       (then (call $reply (i32.const 403) (i32.const 80) (i32.const 5))))
     (i32.const 0))
   (func (export "proxy_on_response_headers") (param i32 i32 i32) (result i32)
-    (if (i32.eq (global.get $armed) (i32.const 114))  ;; r
-      (then (call $reply (i32.const 502) (i32.const 112) (i32.const 8))))
+    (if (i32.eq (global.get $armed) (i32.const 114))  ;; r, once: its own reply passes untouched
+      (then
+        (global.set $armed (i32.const 0))
+        (call $reply (i32.const 502) (i32.const 112) (i32.const 8))))
     (if (i32.eq (global.get $armed) (i32.const 82))  ;; R
       (then (call $reply (i32.const 500) (i32.const 128) (i32.const 5))))
     (i32.const 0))

@@ -1,5 +1,5 @@
-;; Grows its linear memory one page at a time, without bound, when the request carries `x-trigger`; when the
-;; host refuses to grow it aborts like a real allocator out of memory (`unreachable`).
+;; When the request carries `x-trigger`: asks for 1 GiB more memory in one go, then grows one page at a time
+;; without bound; once the host refuses, it aborts like a real allocator out of memory (`unreachable`).
 ;; Pins: memory never grows past the per-VM limit; the stream fails (503 / fail-open skip); the failure is
 ;; logged and counted; the VM is rebuilt with fresh memory and the next stream passes through it (it then marks
 ;; the request with `x-survivor: memory_bomb`).
@@ -18,6 +18,7 @@
   (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
     (if (i32.eqz (call $get_header (i32.const 0) (i32.const 16) (i32.const 9) (i32.const 8) (i32.const 12)))
       (then
+        (drop (memory.grow (i32.const 16384)))
         (loop $grow
           (br_if $grow (i32.ne (memory.grow (i32.const 1)) (i32.const -1))))
         (unreachable)))

@@ -524,3 +524,25 @@ async def test_destroy_resets_an_open_stream() -> None:
     cluster.upstream.on_upstream_headers(_response(200), False)
     router.on_destroy()
     assert cluster.stream.was_reset
+
+
+async def test_route_stats_under_the_virtual_host() -> None:
+    r = Route(match=RouteMatch(prefix="/"), route=RouteAction(cluster="c", timeout=0.02), stat_prefix="cart")
+    cluster = FakeCluster("c")
+    loop = asyncio.get_running_loop()
+    store = Store()
+    for path, status in (("/a", 200), ("/b", 503)):
+        router, cb, _ = make_router(_one_route(r), FakeClusterManager(cluster), loop, store=store)
+        _begin(router, cb, request(path=path))
+        cluster.upstream.on_upstream_headers(_response(status), True)
+    router, cb, _ = make_router(_one_route(r), FakeClusterManager(cluster), loop, store=store)
+    _begin(router, cb, request())
+    await asyncio.sleep(0.06)
+    assert cb.reply.status == 504
+    prefix = "vhost.v.route.cart."
+    assert _counter(store, prefix + "upstream_rq_total") == 3
+    assert _counter(store, prefix + "upstream_rq_200") == 1
+    assert _counter(store, prefix + "upstream_rq_5xx") == 2
+    assert _counter(store, prefix + "upstream_rq_completed") == 3
+    assert _counter(store, prefix + "upstream_rq_timeout") == 1
+    assert store.histograms[prefix + "upstream_rq_time"].count == 2

@@ -204,8 +204,10 @@ def test_route_action_settings() -> None:
     match = RouteTable(config(vhost("v", ["*"], [r]))).route(request())
     assert match is not None
     assert match.route.timeout == 2.5
-    assert match.route.idle_timeout == 0.0
-    assert match.route.upgrade_map == {"websocket": True, "h2c": False}
+    assert match.idle_timeout == 0.0
+    assert match.upgrade_map == {"websocket": True, "h2c": False}
+    plain = RouteTable(config(vhost("v", ["*"], [route("c")]))).route(request())
+    assert plain is not None and (plain.idle_timeout, plain.upgrade_map, plain.route.timeout) == (None, {}, 15.0)
 
 
 # -- header mutations --

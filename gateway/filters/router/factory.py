@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from gateway.config.model import Router as RouterConfig
 from gateway.filters.router.filter import Router
-from gateway.filters.router.stats import ClusterStatsCache, RouterStats
+from gateway.filters.router.stats import RouterStats, StatsCache
 from gateway.stats.store import Store
 from gateway.upstream.api import ClusterManager
 
@@ -21,7 +21,7 @@ class RouterFactory:
     __slots__ = (
         "cluster_manager",
         "stats",
-        "cluster_stats",
+        "stats_cache",
         "dynamic_stats",
         "suppress_envoy_headers",
         "respect_expected_rq_timeout",
@@ -30,7 +30,7 @@ class RouterFactory:
     def __init__(self, config: RouterConfig, cluster_manager: ClusterManager, store: Store, stat_prefix: str) -> None:
         self.cluster_manager = cluster_manager
         self.stats = RouterStats(store.scope(f"http.{stat_prefix}."))
-        self.cluster_stats = ClusterStatsCache(store)
+        self.stats_cache = StatsCache(store)
         self.dynamic_stats = config.dynamic_stats
         self.suppress_envoy_headers = config.suppress_envoy_headers
         self.respect_expected_rq_timeout = config.respect_expected_rq_timeout

@@ -22,7 +22,7 @@ from gateway.core.flags import ResponseFlag
 from gateway.core.headers import HeaderMap
 from gateway.core.stream_info import StreamInfo
 from gateway.filters.api import DataStatus, HeadersStatus, HttpFilter, TrailersStatus
-from gateway.filters.router.stats import ClusterRouterStats
+from gateway.filters.router.stats import ClusterRouterStats, RouteStats
 from gateway.filters.router.table import RouteMatch
 from gateway.filters.router.upstream_request import State, UpstreamRequest
 from gateway.upstream.api import LoadBalancerContext, UpstreamStream
@@ -86,6 +86,7 @@ class Router(HttpFilter):
         "_match",
         "_upstream",
         "_cluster_stats",
+        "_route_stats",
         "_internal",
         "_timeout",
         "_timer",
@@ -99,6 +100,7 @@ class Router(HttpFilter):
         self._match: RouteMatch | None = None
         self._upstream: UpstreamRequest | None = None
         self._cluster_stats: ClusterRouterStats | None = None
+        self._route_stats: RouteStats | None = None
         self._internal = False
         self._timeout = 0.0
         self._timer: asyncio.TimerHandle | None = None
@@ -137,7 +139,9 @@ class Router(HttpFilter):
         info.virtual_host_name = route.virtual_host.name
         info.cluster_name = match.cluster_name
         info.attempt_count = 1
-        self._cluster_stats = cfg.cluster_stats.get(match.cluster_name)
+        self._cluster_stats = cfg.stats_cache.cluster(match.cluster_name)
+        if route.stat_prefix:
+            self._route_stats = cfg.stats_cache.route(route.virtual_host.name, route.stat_prefix)
         self._internal = headers.get(b"x-envoy-internal") == b"true"
         self._timeout = self._final_timeout(route.timeout, headers)
         self._finalize_request_headers(match, headers, info)
@@ -236,6 +240,8 @@ class Router(HttpFilter):
         info = self.callbacks.stream_info
         info.upstream_host = stream.host_address
         info.upstream_local_address = stream.local_address
+        if self._route_stats is not None:
+            self._route_stats.total.inc()
         match, upstream = self._match, self._upstream
         assert match is not None and upstream is not None
         if match.route.auto_host_rewrite and isinstance(stream, _NamedHost) and stream.hostname:
@@ -326,8 +332,12 @@ class Router(HttpFilter):
             upstream.reset()  # answered before the request ended: the rest of the request has nowhere to go
         else:
             upstream.finish()
-            if self._cfg.dynamic_stats and self._cluster_stats is not None:
-                self._cluster_stats.record_time((now - done_at) * 1000, self._internal)
+            if self._cfg.dynamic_stats:
+                ms = (now - done_at) * 1000
+                assert self._cluster_stats is not None
+                self._cluster_stats.record_time(ms, self._internal)
+                if self._route_stats is not None:
+                    self._route_stats.rq_time.record(ms)
         self._finish_upstream()
 
     def _finish_upstream(self) -> None:
@@ -340,6 +350,8 @@ class Router(HttpFilter):
         upstream = self._upstream
         assert upstream is not None and self._cluster_stats is not None
         self._cluster_stats.timeout.inc()
+        if self._route_stats is not None:
+            self._route_stats.timeout.inc()
         if upstream.stream is not None:
             upstream.stream.record_timeout()  # the host's rq_timeout
         if upstream.awaiting_headers:
@@ -377,6 +389,8 @@ class Router(HttpFilter):
     def _charge(self, code: int) -> None:
         if self._cfg.dynamic_stats and self._cluster_stats is not None:
             self._cluster_stats.charge(code, self._internal)
+            if self._route_stats is not None:
+                self._route_stats.charge(code)
 
     def _cancel_timer(self) -> None:
         if self._timer is not None:

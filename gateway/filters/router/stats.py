@@ -7,6 +7,8 @@ headers arrive, or with the local reply's code when the request failed before th
 the end of the downstream request to the end of the response), ``upstream_rq_timeout``; each code and time stat
 again under ``internal.`` or ``external.`` by the request's ``x-envoy-internal``, as Envoy's dynamic stats.
 The upstream side records ``upstream_rq_total``/``active`` and the ``upstream_cx_*`` stats.
+``vhost.<virtual host>.route.<route stat_prefix>.``, for routes with a ``stat_prefix``: the same code and time
+stats (no internal/external split), ``upstream_rq_timeout`` and ``upstream_rq_total``.
 """
 
 from __future__ import annotations
@@ -72,17 +74,34 @@ class ClusterRouterStats:
         (self._internal if internal else self._external).rq_time.record(ms)
 
 
-class ClusterStatsCache:
-    """Per-cluster router stats, created on a cluster's first request and kept (cluster names are few)."""
+class RouteStats(_CodeStats):
+    __slots__ = ("timeout", "total")
 
-    __slots__ = ("_store", "_by_cluster")
+    def __init__(self, scope: Scope) -> None:
+        super().__init__(scope)
+        self.timeout = scope.counter("upstream_rq_timeout")
+        self.total = scope.counter("upstream_rq_total")
+
+
+class StatsCache:
+    """Per-cluster and per-route stats, created on first use and kept (their names are few)."""
+
+    __slots__ = ("_store", "_by_cluster", "_by_route")
 
     def __init__(self, store: Store) -> None:
         self._store = store
         self._by_cluster: dict[str, ClusterRouterStats] = {}
+        self._by_route: dict[tuple[str, str], RouteStats] = {}
 
-    def get(self, cluster: str) -> ClusterRouterStats:
+    def cluster(self, cluster: str) -> ClusterRouterStats:
         stats = self._by_cluster.get(cluster)
         if stats is None:
             stats = self._by_cluster[cluster] = ClusterRouterStats(self._store.scope(f"cluster.{cluster}."))
+        return stats
+
+    def route(self, vhost: str, stat_prefix: str) -> RouteStats:
+        key = (vhost, stat_prefix)
+        stats = self._by_route.get(key)
+        if stats is None:
+            stats = self._by_route[key] = RouteStats(self._store.scope(f"vhost.{vhost}.route.{stat_prefix}."))
         return stats

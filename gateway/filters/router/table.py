@@ -54,6 +54,16 @@ class RouteMatch:
     def virtual_host_name(self) -> str:
         return self.route.virtual_host.name
 
+    # For the connection manager: the route's stream idle timeout (None: the connection manager's applies; 0:
+    # none) and which upgrade types it allows or forbids (lowercase; absent types follow the connection manager).
+    @property
+    def idle_timeout(self) -> float | None:
+        return self.route.idle_timeout
+
+    @property
+    def upgrade_map(self) -> dict[str, bool]:
+        return self.route.upgrade_map
+
 
 class VirtualHostEntry:
     __slots__ = ("name", "routes", "attempt_count_in_request", "attempt_count_in_response")
@@ -80,6 +90,7 @@ class CompiledRoute:
 
     __slots__ = (
         "name",
+        "stat_prefix",
         "virtual_host",
         "path_match",
         "filtered",
@@ -103,6 +114,7 @@ class CompiledRoute:
 
     def __init__(self, config: Route, vhost: VirtualHostEntry, levels: _Levels) -> None:
         self.name = config.name
+        self.stat_prefix = config.stat_prefix
         self.virtual_host = vhost
         self.path_match: BytesPredicate
         matched: bytes | None

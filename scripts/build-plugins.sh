@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds every plugin in plugins/ as a release wasm32-wasi module and copies it to plugins/<name>/<name>.wasm,
 # then the SDK's example plugins (sdk-rust/examples/<name>.rs -> sdk-rust/examples/<name>.wasm), printing the build
-# time and size of each. Arguments restrict the build to the named plugins (`sdk-examples` names the examples).
+# time and size of each. Arguments restrict the build to the named plugins (`sdk-examples` names the examples);
+# `--test` first runs the native unit tests (`cargo test`) of the SDK and of every plugin with the same toolchain.
 #
 # Toolchain: $RUSTC / $CARGO if set; otherwise the first rustc (Debian's /usr/bin, then PATH) whose sysroot has
 # the wasm32-wasi (Rust < 1.84) or wasm32-wasip1 standard library. On Debian:
@@ -49,6 +50,8 @@ fi
 export RUSTC
 [ -x "$(dirname "$RUSTC")/rustdoc" ] && export RUSTDOC="$(dirname "$RUSTC")/rustdoc"
 
+unit_tests=0
+if [ "${1:-}" = --test ]; then unit_tests=1; shift; fi
 if [ $# -gt 0 ]; then
     names=("$@")
 else
@@ -73,6 +76,12 @@ build() { # build MANIFEST ARGS...: a quiet, offline release build for the targe
 
 echo "build-plugins: $("$RUSTC" --version), target $TARGET"
 status=0
+if [ "$unit_tests" = 1 ]; then
+    for manifest in "$root/sdk-rust/Cargo.toml" "$plugins_dir/Cargo.toml"; do
+        echo "build-plugins: cargo test --manifest-path ${manifest#"$root"/}"
+        "$CARGO" test --offline --quiet -j "${JOBS:-1}" --manifest-path "$manifest" || die "unit tests failed"
+    done
+fi
 for name in "${names[@]}"; do
     start=$(date +%s%N)
     if [ "$name" = sdk-examples ]; then

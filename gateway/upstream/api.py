@@ -100,6 +100,11 @@ class Cluster(Protocol):
     @property
     def name(self) -> str: ...
 
+    @property
+    def stat_name(self) -> str:
+        """The name its stats go under, ``cluster.<stat_name>.``: ``alt_stat_name`` when set, else ``name``."""
+        ...
+
     def new_stream(self, callbacks: UpstreamCallbacks, lb_context: LoadBalancerContext) -> Cancellable | None:
         """Start acquiring a stream; None when the callbacks were already called (ready or failed)."""
         ...

@@ -23,10 +23,11 @@ UNHEALTHY = frozenset((HealthStatus.UNHEALTHY, HealthStatus.DRAINING, HealthStat
 class ClusterImpl:
     """Implements ``api.Cluster`` (for the router) and ``api.ClusterView`` (for the admin)."""
 
-    __slots__ = ("_name", "ctx", "stats", "breakers", "priority_set", "_hosts", "_draining")
+    __slots__ = ("_name", "_stat_name", "ctx", "stats", "breakers", "priority_set", "_hosts", "_draining")
 
-    def __init__(self, name: str, ctx: PoolContext, priority_set: PrioritySet) -> None:
+    def __init__(self, name: str, stat_name: str, ctx: PoolContext, priority_set: PrioritySet) -> None:
         self._name = name
+        self._stat_name = stat_name
         self.ctx = ctx
         self.stats: ClusterStats = ctx.stats
         self.breakers: CircuitBreakers = ctx.breakers
@@ -37,6 +38,10 @@ class ClusterImpl:
     @property
     def name(self) -> str:
         return self._name
+
+    @property
+    def stat_name(self) -> str:
+        return self._stat_name
 
     # -- api.Cluster ------------------------------------------------------------------------------------------
 

@@ -197,6 +197,8 @@ class UpstreamConnection(asyncio.Protocol):
         if self.stream is not None:
             # Ends a close-delimited body, or reports the response cut short.
             self._dispatch(self.codec.receive_eof())
+        else:
+            self.close()  # out of the idle list now, not when the transport gets round to connection_lost
         return False  # close our side too
 
     def connection_lost(self, exc: Exception | None) -> None:

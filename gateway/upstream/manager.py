@@ -57,7 +57,8 @@ def build_cluster(
     rng: random.Random,
     resolver: Resolver = resolve,
 ) -> tuple[ClusterImpl, Discovery]:
-    scope = stats.scope(f"cluster.{config.alt_stat_name or config.name}.")
+    stat_name = config.alt_stat_name or config.name
+    scope = stats.scope(f"cluster.{stat_name}.")
     http = config.http_options.common_http_protocol_options
     ctx = PoolContext(
         loop=loop,
@@ -70,7 +71,7 @@ def build_cluster(
         buffer_limit=config.per_connection_buffer_limit_bytes,
     )
     factory = LbFactory(config.lb_policy, rng, config.least_request_lb_config.choice_count)
-    cluster = ClusterImpl(config.name, ctx, PrioritySet(factory, rng, _locality_weights(config)))
+    cluster = ClusterImpl(config.name, stat_name, ctx, PrioritySet(factory, rng, _locality_weights(config)))
     return cluster, Discovery(cluster, config, loop, resolver)
 
 

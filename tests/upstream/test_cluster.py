@@ -357,3 +357,12 @@ async def test_departed_host_finishes_its_requests_then_closes(
     assert (await held.wait()).text == "one conn=1 req=1"
     await one.wait_closed_connections()  # and closes once its exchange is done
     assert counter("cluster.d.upstream_cx_destroy_local") == 1
+
+
+async def test_alt_stat_name_names_the_stats(servers: Servers, managers: Managers, counter: Stat) -> None:
+    a = await servers("a")
+    manager = await managers(cluster_config("real", [Ep("127.0.0.1", a.port)], alt_stat_name="shown"))
+    cluster = get(manager, "real")
+    assert (cluster.name, cluster.stat_name) == ("real", "shown")
+    await fetch(cluster)
+    assert counter("cluster.shown.upstream_rq_total") == 1

@@ -53,7 +53,7 @@ def test_missing_marker_and_allocator_are_load_errors() -> None:
     with pytest.raises(PluginLoadError, match="missing or unknown proxy-wasm ABI version"):
         Harness(no_marker, name="nomark")
     no_alloc = wasmtime.wat2wasm('(module (memory (export "memory") 1) (func (export "proxy_abi_version_0_2_1")))')
-    with pytest.raises(PluginLoadError, match="'noalloc'.*no allocator"):
+    with pytest.raises(PluginLoadError, match=r"'noalloc'.*no allocator"):
         Harness(no_alloc, name="noalloc")
     vnext = wasmtime.wat2wasm('(module (memory (export "memory") 1) (func (export "proxy_abi_version_0_x_x"))'
                               ' (func (export "malloc") (param i32) (result i32) i32.const 0))')
@@ -71,7 +71,7 @@ def test_bad_wasm_and_unknown_or_mistyped_imports_name_the_cause() -> None:
         Harness(mistyped)
     unknown = wasmtime.wat2wasm('(module (import "env" "proxy_nope" (func)) (memory (export "memory") 1)'
                                 ' (func (export "proxy_abi_version_0_2_1")))')
-    with pytest.raises(PluginLoadError, match="unknown import env.proxy_nope"):
+    with pytest.raises(PluginLoadError, match=r"unknown import env\.proxy_nope"):
         Harness(unknown)
 
 

@@ -17,7 +17,7 @@ import bisect
 import random
 from collections.abc import Callable
 
-from gateway.config.model import Route, RouteConfiguration, VirtualHost
+from gateway.config.model import Route, RouteAction, RouteConfiguration, VirtualHost
 from gateway.core.errors import ConfigError
 from gateway.core.headers import HeaderMap
 from gateway.filters.router.matchers import (
@@ -32,6 +32,7 @@ from gateway.filters.router.mutation import HeaderMutation
 from gateway.filters.router.rewrite import PathRewrite, Redirect, compile_path_rewrite
 
 Chain = tuple[HeaderMutation, ...]
+Level = tuple[HeaderMutation, HeaderMutation]  # one config level's request and response mutations
 
 
 class RouteMatch:
@@ -141,19 +142,27 @@ class CompiledRoute:
         self._cluster_header = b""
         # Bound at config time to one of the pickers below.
         self.pick: Callable[[HeaderMap], RouteMatch] = self._fixed
-        request, response = levels.chains(route_level, None)
         action = config.route
         if action is None:
-            if config.redirect is not None:
-                self.redirect = Redirect(config.redirect.response_code.status, config.redirect, matched)
-            else:
-                assert config.direct_response is not None
-                self.direct_status = config.direct_response.status
-                self.direct_body = config.direct_response.body or b""
-                if self.direct_status == 201 or 300 <= self.direct_status < 400:
-                    self.redirect = Redirect(self.direct_status)
-            self._target = RouteMatch(self, "", request, response, None)
-            return
+            self._compile_local_answer(config, matched, *levels.chains(route_level, None))
+        else:
+            self._compile_upstream(action, matched, levels, route_level)
+
+    def _compile_local_answer(self, config: Route, matched: bytes | None, request: Chain, response: Chain) -> None:
+        """A redirect, or a direct response (whose 201 and 3xx carry the request's URL as Location, as Envoy's)."""
+        if config.redirect is not None:
+            self.redirect = Redirect(config.redirect.response_code.status, config.redirect, matched)
+        else:
+            assert config.direct_response is not None
+            self.direct_status = config.direct_response.status
+            self.direct_body = config.direct_response.body or b""
+            if self.direct_status == 201 or 300 <= self.direct_status < 400:
+                self.redirect = Redirect(self.direct_status)
+        self._target = RouteMatch(self, "", request, response, None)
+
+    def _compile_upstream(
+        self, action: RouteAction, matched: bytes | None, levels: _Levels, route_level: Level
+    ) -> None:
         self.path_rewrite = compile_path_rewrite(action.prefix_rewrite, action.regex_rewrite, matched)
         host_rewrite = action.host_rewrite_literal.encode() if action.host_rewrite_literal else None
         self.auto_host_rewrite = action.auto_host_rewrite
@@ -161,29 +170,28 @@ class CompiledRoute:
         self.idle_timeout = action.idle_timeout
         self.upgrade_map = {u.upgrade_type.lower(): u.enabled for u in action.upgrade_configs}
         self.cluster_not_found_status = action.cluster_not_found_response_code.status
-        if action.cluster is not None:
-            self._target = RouteMatch(self, action.cluster, request, response, host_rewrite)
-        elif action.cluster_header is not None:
-            self._cluster_header = action.cluster_header.lower().encode()
-            self._target = RouteMatch(self, "", request, response, host_rewrite)
-            self.pick = self._from_header
-        else:
-            assert action.weighted_clusters is not None
-            targets: list[RouteMatch] = []
-            total = 0
-            for cw in action.weighted_clusters.clusters:
-                own = (
-                    HeaderMutation(cw.request_headers_to_add, cw.request_headers_to_remove),
-                    HeaderMutation(cw.response_headers_to_add, cw.response_headers_to_remove),
-                )
-                req, resp = levels.chains(route_level, own)
-                # The route's host rewrite is applied after the weighted cluster's, so it wins.
-                own_host = cw.host_rewrite_literal.encode() if cw.host_rewrite_literal else None
-                targets.append(RouteMatch(self, cw.name, req, resp, host_rewrite or own_host))
-                total += cw.weight
-                self._ends.append(total)
-            self._targets = tuple(targets)
-            self.pick = self._weighted
+        if action.weighted_clusters is None:
+            request, response = levels.chains(route_level, None)
+            self._target = RouteMatch(self, action.cluster or "", request, response, host_rewrite)
+            if action.cluster_header is not None:
+                self._cluster_header = action.cluster_header.lower().encode()
+                self.pick = self._from_header
+            return
+        targets: list[RouteMatch] = []
+        total = 0
+        for cw in action.weighted_clusters.clusters:
+            own = (
+                HeaderMutation(cw.request_headers_to_add, cw.request_headers_to_remove),
+                HeaderMutation(cw.response_headers_to_add, cw.response_headers_to_remove),
+            )
+            request, response = levels.chains(route_level, own)
+            # The route's host rewrite is applied after the weighted cluster's, so it wins.
+            own_host = cw.host_rewrite_literal.encode() if cw.host_rewrite_literal else None
+            targets.append(RouteMatch(self, cw.name, request, response, host_rewrite or own_host))
+            total += cw.weight
+            self._ends.append(total)
+        self._targets = tuple(targets)
+        self.pick = self._weighted
 
     def match_filters(self, headers: HeaderMap, raw_path: bytes) -> bool:
         for h in self._headers:
@@ -219,16 +227,12 @@ class _Levels:
 
     __slots__ = ("_vhost", "_config", "_most_specific_wins")
 
-    def __init__(
-        self, vhost: tuple[HeaderMutation, HeaderMutation], config: tuple[HeaderMutation, HeaderMutation], msw: bool
-    ) -> None:
+    def __init__(self, vhost: Level, config: Level, msw: bool) -> None:
         self._vhost = vhost
         self._config = config
         self._most_specific_wins = msw
 
-    def chains(
-        self, route: tuple[HeaderMutation, HeaderMutation], cluster: tuple[HeaderMutation, HeaderMutation] | None
-    ) -> tuple[Chain, Chain]:
+    def chains(self, route: Level, cluster: Level | None) -> tuple[Chain, Chain]:
         # Applied in order, the last one wins: least specific last by default, most specific last when asked.
         order = [route, self._vhost, self._config]
         if self._most_specific_wins:

@@ -45,16 +45,14 @@ class _LocalityPicker:
 class HostSet:
     """The hosts of one priority level, the healthy ones, and the balancer over those."""
 
-    __slots__ = ("priority", "hosts", "healthy", "health", "lb")
+    __slots__ = ("hosts", "healthy", "health", "lb")
 
     def __init__(
         self,
-        priority: int,
         hosts: list[Host],
         factory: LbFactory,
         locality_weights: dict[int, int] | None,
     ) -> None:
-        self.priority = priority
         self.hosts = hosts
         self.healthy = [h for h in hosts if h.healthy]
         self.health = min(100.0, OVERPROVISIONING * 100.0 * len(self.healthy) / len(hosts)) if hosts else 0.0
@@ -102,9 +100,7 @@ class PrioritySet:
         by_level: list[list[Host]] = [[] for _ in range(top + 1)]
         for host in hosts:
             by_level[host.priority].append(host)
-        self.levels = [
-            HostSet(p, members, self._factory, self._level_localities(p)) for p, members in enumerate(by_level)
-        ]
+        self.levels = [HostSet(members, self._factory, self._level_localities(p)) for p, members in enumerate(by_level)]
         self._only = None
         self._cumulative = []
         total_health = sum(level.health for level in self.levels)
@@ -139,9 +135,6 @@ class PrioritySet:
             if roll < bound:
                 return lb.choose()
         return self._cumulative[-1][1].choose()
-
-    def all_hosts(self) -> list[Host]:
-        return [h for level in self.levels for h in level.hosts]
 
     def healthy_count(self) -> int:
         return sum(len(level.healthy) for level in self.levels)

@@ -131,9 +131,9 @@ class Fields:
     def raw(self, field: str) -> object:
         """The value of ``field`` as written, or None; marks it read. A JSON null is the same as absent."""
         keys = [k for k in dict.fromkeys((field, json_name(field))) if k in self._raw]
-        self._read.update(keys)
-        if len(keys) > 1:
+        if len(keys) > 1 and keys[1] not in self._read:  # reported on the first read only
             self.ctx.sink.add(child(self.path, keys[1]), f"duplicate of {keys[0]}")
+        self._read.update(keys)
         return self._raw[keys[0]] if keys else None
 
     def _wrong(self, field: str, expected: str, value: object) -> None:
@@ -204,13 +204,17 @@ class Fields:
         return len(value) if isinstance(value, list) else 0
 
     def strings(self, field: str) -> tuple[str, ...]:
-        out: list[str] = []
+        return tuple(value for _, value in self.strings_at(field))
+
+    def strings_at(self, field: str) -> list[tuple[str, str]]:
+        """The strings of a repeated string field, each with its path."""
+        out: list[tuple[str, str]] = []
         for path, value in self._list(field):
             if isinstance(value, str):
-                out.append(value)
+                out.append((path, value))
             else:
                 self.ctx.sink.add(path, f"expected a string, got {kind(value)}")
-        return tuple(out)
+        return out
 
     def struct(self, field: str) -> dict[str, object] | None:
         """A ``google.protobuf.Struct``: any JSON object, kept as plain values."""

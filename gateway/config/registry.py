@@ -74,9 +74,8 @@ class Registry:
 
     def parse_any(self, f: Fields, category: Category) -> object:
         """Read a ``google.protobuf.Any`` whose ``@type`` must be an extension of ``category``."""
-        type_url = f.raw("@type")
-        if not isinstance(type_url, str) or not type_url:
-            f.error("@type", "required field missing")
+        type_url = f.string("@type", required=True)
+        if not type_url:
             f.ignore_rest()
             raise Invalid
         type_name = type_url.rsplit("/", 1)[-1]

@@ -231,7 +231,17 @@ def test_header_mutation_errors() -> None:
         f"{add}[0].header.value: header value must not contain NUL, CR or LF",
         f"{add}[1].header.key: must not be empty",
         f"{add}[2].append: append and append_action may not both be set",
-        f"{ROUTE}.request_headers_to_remove: header name must not be empty",
+        f"{ROUTE}.request_headers_to_remove[0]: header name must not be empty",
+    ]
+
+
+def test_pseudo_headers_and_host_may_not_be_modified() -> None:
+    doc = seed()
+    route(doc)["request_headers_to_add"] = [{"header": {"key": ":path", "value": "/x"}}]
+    route(doc)["request_headers_to_remove"] = ["Host", "x-ok"]
+    assert errors(doc) == [
+        f"{ROUTE}.request_headers_to_add[0].header.key: ':path': ':'-prefixed or host headers may not be modified",
+        f"{ROUTE}.request_headers_to_remove[0]: 'Host': ':'-prefixed or host headers may not be modified",
     ]
 
 

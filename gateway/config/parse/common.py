@@ -107,15 +107,27 @@ def read_data_source(f: Fields, field: str, source: DataSource) -> bytes | None:
     return value.encode()
 
 
-def check_header_name(f: Fields, field: str, name: str) -> bool:
-    """Envoy's header-name rule (non-strict): not empty, no NUL/CR/LF, at most 16 KiB."""
+def header_name_fault(name: str) -> str | None:
+    """What is wrong with a header name by Envoy's rule (non-strict: not empty, no NUL/CR/LF, at most 16 KiB)."""
     if not name:
-        f.error(field, "header name must not be empty")
-    elif _FORBIDDEN_IN_HEADERS & set(name) or len(name) > _MAX_HEADER_KEY:
-        f.error(field, f"invalid header name {name!r}")
-    else:
-        return True
-    return False
+        return "header name must not be empty"
+    if _FORBIDDEN_IN_HEADERS & set(name) or len(name) > _MAX_HEADER_KEY:
+        return f"invalid header name {name!r}"
+    return None
+
+
+def check_header_name(f: Fields, field: str, name: str) -> bool:
+    fault = header_name_fault(name)
+    if fault is not None:
+        f.error(field, fault)
+    return fault is None
+
+
+def _mutable_header_fault(name: str) -> str | None:
+    """A header Envoy lets configs add or remove: not a pseudo-header, not Host (those are routing inputs)."""
+    if name.startswith(":") or name.lower() == "host":
+        return f"{name!r}: ':'-prefixed or host headers may not be modified"
+    return header_name_fault(name)
 
 
 def parse_header_value(f: Fields) -> HeaderValue:
@@ -124,7 +136,10 @@ def parse_header_value(f: Fields) -> HeaderValue:
     value = f.string("value")
     if _FORBIDDEN_IN_HEADERS & set(value):
         f.error("value", "header value must not contain NUL, CR or LF")
-    if not key or not check_header_name(f, "key", key):
+    fault = _mutable_header_fault(key) if key else None
+    if fault is not None:
+        f.error("key", fault)
+    if not key or fault is not None:
         raise Invalid
     return HeaderValue(key=key, value=value)
 
@@ -148,10 +163,14 @@ def parse_headers_to_add(f: Fields, field: str) -> tuple[HeaderValueOption, ...]
 
 
 def parse_headers_to_remove(f: Fields, field: str) -> tuple[str, ...]:
-    names = f.strings(field)
-    for name in names:
-        check_header_name(f, field, name)
-    return tuple(name.lower() for name in names if name)
+    valid: list[str] = []
+    for path, name in f.strings_at(field):
+        fault = _mutable_header_fault(name)
+        if fault is None:
+            valid.append(name.lower())
+        else:
+            f.ctx.sink.add(path, fault)
+    return tuple(valid)
 
 
 def _parse_google_re2(f: Fields) -> None:

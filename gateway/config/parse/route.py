@@ -53,7 +53,7 @@ def parse_route_configuration(f: Fields) -> RouteConfiguration:
     return RouteConfiguration(
         name=f.string("name"),
         virtual_hosts=tuple(vh for _, vh in virtual_hosts),
-        internal_only_headers=parse_headers_to_remove(f, "internal_only_headers"),
+        internal_only_headers=_header_names(f, "internal_only_headers"),
         request_headers_to_add=parse_headers_to_add(f, "request_headers_to_add"),
         request_headers_to_remove=parse_headers_to_remove(f, "request_headers_to_remove"),
         response_headers_to_add=parse_headers_to_add(f, "response_headers_to_add"),
@@ -78,6 +78,11 @@ def _check_unique_virtual_hosts(f: Fields, virtual_hosts: list[tuple[str, Virtua
             if key in domains:
                 f.ctx.sink.add(f"{path}.domains[{i}]", f"duplicate domain {domain!r} (first in {domains[key]})")
             domains.setdefault(key, path)
+
+
+def _header_names(f: Fields, field: str) -> tuple[str, ...]:
+    names = [name.lower() for name in f.strings(field) if check_header_name(f, field, name)]
+    return tuple(names)
 
 
 def parse_virtual_host(f: Fields) -> VirtualHost:

@@ -144,7 +144,7 @@ class Discovery:
         stats.update_attempt.inc()
         try:
             addresses = await self.resolver(self.loop, target.name, self.family)
-        except OSError:
+        except (OSError, UnicodeError):  # UnicodeError: a name IDNA cannot encode
             stats.update_failure.inc()
             raise
         stats.update_success.inc()

@@ -366,3 +366,27 @@ async def test_alt_stat_name_names_the_stats(servers: Servers, managers: Manager
     assert (cluster.name, cluster.stat_name) == ("real", "shown")
     await fetch(cluster)
     assert counter("cluster.shown.upstream_rq_total") == 1
+
+
+async def test_lookup_families_on_literals() -> None:
+    loop = asyncio.get_running_loop()
+    assert await resolve(loop, "127.0.0.5", DnsLookupFamily.V4_ONLY) == ["127.0.0.5"]
+    assert await resolve(loop, "::1", DnsLookupFamily.V6_ONLY) == ["::1"]
+    # AUTO asks for IPv6 first and falls back to IPv4; V4_PREFERRED the other way round
+    assert await resolve(loop, "127.0.0.5", DnsLookupFamily.AUTO) == ["127.0.0.5"]
+    assert await resolve(loop, "::1", DnsLookupFamily.V4_PREFERRED) == ["::1"]
+    for name, family in (("::1", DnsLookupFamily.V4_ONLY), ("127.0.0.5", DnsLookupFamily.V6_ONLY)):
+        with pytest.raises(OSError):
+            await resolve(loop, name, family)
+
+
+async def test_ipv6_host(servers: Servers, managers: Managers) -> None:
+    server = await servers("six", "::1")
+    manager = await managers(cluster_config("v6", [Ep("::1", server.port)]))
+    cluster = get(manager, "v6")
+    assert cluster.hosts()[0].address == f"[::1]:{server.port}"
+    ex = start(cluster, b"/hold")
+    await server.wait_held(1)
+    assert ex.stream is not None and ex.stream.local_address.startswith("[::1]:")
+    server.release_held()
+    assert (await ex.wait()).text == "six conn=1 req=1"

@@ -42,7 +42,7 @@ async def gateway(yaml_text: str, **options: object) -> AsyncIterator[Server]:
 
 
 def port_of(server: Server, index: int = 0) -> int:
-    return server.listeners[index].address[1]
+    return server.listeners()[index].address[1]
 
 
 @asynccontextmanager

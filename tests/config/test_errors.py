@@ -264,6 +264,13 @@ def test_logical_dns_cluster_needs_one_endpoint() -> None:
     assert errors(doc) == [f"{CLUSTER}.load_assignment: a LOGICAL_DNS cluster needs exactly one endpoint, not 2"]
 
 
+def test_logical_dns_cluster_without_endpoints() -> None:
+    doc = seed()
+    cluster(doc)["type"] = "LOGICAL_DNS"
+    del cluster(doc)["load_assignment"]
+    assert errors(doc) == [f"{CLUSTER}.load_assignment: a LOGICAL_DNS cluster needs exactly one endpoint, not 0"]
+
+
 def test_every_error_is_collected() -> None:
     doc = seed()
     route(doc)["match"]["prefx"] = "/x"

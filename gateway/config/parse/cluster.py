@@ -81,8 +81,8 @@ def parse_cluster(f: Fields) -> Cluster:
         ignore_health_on_host_removal=f.boolean("ignore_health_on_host_removal"),
         metadata=f.message("metadata", parse_metadata) or {},
     )
-    if kind is DiscoveryType.LOGICAL_DNS and load_assignment is not None:
-        hosts = sum(len(locality.lb_endpoints) for locality in load_assignment.endpoints)
+    if kind is DiscoveryType.LOGICAL_DNS and (load_assignment is not None or not f.has("load_assignment")):
+        hosts = sum(len(loc.lb_endpoints) for loc in load_assignment.endpoints) if load_assignment else 0
         if hosts != 1:
             f.error("load_assignment", f"a LOGICAL_DNS cluster needs exactly one endpoint, not {hosts}")
     if not name:

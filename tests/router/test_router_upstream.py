@@ -214,3 +214,20 @@ async def test_upstream_closing_mid_body_resets_the_downstream(
     assert bytes(cb.body) == b"hello"
     assert format_flags(cb.info.response_flags) == "UC"
     assert cb.resets[0][1] == "upstream_reset_after_response_started{connection_termination}"
+
+
+async def test_upgrade_tunnels_both_ways_and_outlives_the_route_timeout(
+    stack: Callable[..., tuple[Router, FakeCallbacks, Store]],
+) -> None:
+    router, cb, _ = stack([_route(timeout=0.05)])
+    _begin(router, cb, path="/upgrade", end_stream=False, connection="upgrade", upgrade="test")
+    await _until(lambda: cb.response_headers is not None)
+    assert cb.response_headers is not None and cb.response_headers.status == 101
+    router.decode_data(bytearray(b"hello"), False)
+    await _until(lambda: cb.body == b"HELLO")
+    # The request never ends in a tunnel, so the route timeout never starts.
+    await asyncio.sleep(0.1)
+    router.decode_data(bytearray(b" again"), False)
+    await _until(lambda: cb.body == b"HELLO AGAIN")
+    assert cb.local_replies == [] and cb.resets == []
+    router.on_destroy()

@@ -5,6 +5,7 @@ The path picks the behaviour:
 - ``/stream``: 200, then three chunks 30 ms apart;
 - ``/close``: the connection closes without a response;
 - ``/cut``: headers promising 100 bytes, 5 of them, then the connection closes;
+- ``/upgrade``: ``101 Switching Protocols``, then the connection echoes every byte it gets, uppercased;
 - anything else: 200 echoing the request: ``<METHOD> <target>``, one ``name: value`` line per header, then
   ``body=<bytes received>``.
 """
@@ -48,6 +49,7 @@ class _Connection(asyncio.Protocol):
         self.transport: asyncio.Transport
         self.request: h11.Request | None = None
         self.body = bytearray()
+        self.tunnel = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's transports do not subclass asyncio's
@@ -57,6 +59,9 @@ class _Connection(asyncio.Protocol):
         self.server._transports.discard(self.transport)
 
     def data_received(self, data: bytes) -> None:
+        if self.tunnel:
+            self.transport.write(data.upper())
+            return
         self.h11.receive_data(data)
         while True:
             event = self.h11.next_event()
@@ -86,6 +91,10 @@ class _Connection(asyncio.Protocol):
         target = request.target.decode()
         if target.startswith("/slow/"):
             await asyncio.sleep(int(target.split("/")[2]) / 1000)
+        if target == "/upgrade":
+            self.transport.write(b"HTTP/1.1 101 Switching Protocols\r\nconnection: upgrade\r\nupgrade: test\r\n\r\n")
+            self.tunnel = True
+            return
         if target == "/close":
             self.transport.close()
             return

@@ -438,8 +438,10 @@ class Vm:
         if code == wasmtime.TrapCode.INTERRUPT:
             return VmTrap(TrapKind.DEADLINE, "callback exceeded its CPU deadline")
         if self.memory is not None:
+            # wasmtime does not say that a grow was refused; a trap with memory within an eighth of the
+            # limit is taken as exhaustion (allocators abort right after a refused grow).
             self.memory.refresh()
-            if self.memory.size + 65536 > self.max_memory_bytes:
+            if self.memory.size + max(65536, self.max_memory_bytes // 8) >= self.max_memory_bytes:
                 return VmTrap(TrapKind.MEMORY, f"{message} (memory limit of {self.max_memory_bytes} bytes)")
         return VmTrap(TrapKind.TRAP, message)
 

@@ -30,11 +30,14 @@ class Probe:
 
     def __init__(self, harness: Harness) -> None:
         self.h = harness
+        self._last_vm: WasmVm | None = None
 
     @property
     def vm(self) -> WasmVm:
-        vm = self.h.plugin.vm
+        """The plugin's VM (the last one, once the plugin was closed)."""
+        vm = self.h.plugin.vm or self._last_vm
         assert vm is not None
+        self._last_vm = vm
         return vm
 
     def export(self, name: str, *args: int) -> int:

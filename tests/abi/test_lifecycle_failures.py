@@ -1,0 +1,129 @@
+"""Lifecycle order, missing callbacks, and the failure policy: traps, deadlines, memory, rebuild, backoff
+(reference §5, §6, §16)."""
+
+from __future__ import annotations
+
+import pytest
+from abi_probe import GET, Probe, wat
+
+from abi.errors import PluginLoadError
+from abi.limits import Limits
+from abi.plugin import FAIL_DETAILS
+from abi.testing import Harness
+from abi.types import FailurePolicy, FilterDataStatus, FilterHeadersStatus
+
+FAST = Limits(callback_deadline_ms=20, max_memory_bytes=8 * 1024 * 1024, reload_backoff_base_s=1.0)
+
+
+def test_envoy_callback_order(probe: Probe) -> None:
+    root = probe.h.plugin.root.id
+    s = probe.h.stream()
+    s.send_request_headers(GET)
+    ctx = s.http._ctx.id
+    s.send_request_body(b"abc", end_of_stream=False)
+    s.send_request_trailers({"t": "1"})
+    s.send_response_headers({":status": "200"})
+    s.send_response_body(b"xy", end_of_stream=True)
+    s.complete()
+    assert probe.events() == [
+        ("context_create", root, 0), ("vm_start", root, 0), ("configure", root, 0),
+        ("context_create", ctx, root), ("request_headers", ctx, len(GET)), ("request_body", ctx, 3),
+        ("request_trailers", ctx, 1), ("response_headers", ctx, 1), ("response_body", ctx, 2),
+        ("log", ctx, 0), ("done", ctx, 0), ("delete", ctx, 0),
+    ]
+    s.complete()  # idempotent: nothing is called twice
+    assert probe.event_names().count("delete") == 1
+    probe.vm.remove_root(probe.h.plugin.root)  # what Plugin.close does before releasing the VM
+    assert probe.events()[-2:] == [("done", root, 0), ("delete", root, 0)]
+
+
+def test_a_plugin_without_callbacks_passes_everything() -> None:
+    h = Harness(wat("add_header"))
+    s = h.stream()
+    assert s.send_request_body(b"body") == FilterDataStatus.CONTINUE
+    assert s.forwarded_request_body == b"body"
+    s.complete()
+    assert h.errors() == []
+
+
+def test_vm_start_or_configure_refusal_is_a_load_error(make_probe) -> None:
+    for setter in ("set_vm_start_result", "set_configure_result"):
+        probe = make_probe()
+        probe.export(setter, 0)
+        with pytest.raises(PluginLoadError, match="'rejecting'.*returned false"):
+            probe.h.plugin.vm.add_root("rejecting", "", b"", probe.h.host, probe.h.plugin)
+
+
+def misbehaving_stream(probe: Probe, how: int):
+    assert probe.h.plugin.live_vm() is not None  # rebuilds a failed VM, as a new stream would
+    probe.export("set_misbehave", how)
+    s = probe.h.stream()
+    status = s.send_request_headers(GET)
+    return s, status
+
+
+@pytest.mark.parametrize(("how", "kind"), [(1, "trap"), (2, "deadline"), (3, "memory")])
+def test_failure_fails_only_that_stream_then_the_vm_is_rebuilt(make_probe, how: int, kind: str) -> None:
+    probe = make_probe(limits=FAST, name="bad-plugin")
+    other = probe.h.stream()
+    other.send_request_headers(GET)  # an unrelated stream in flight on the same VM
+    s, status = misbehaving_stream(probe, how)
+    assert status == FilterHeadersStatus.STOP_ALL_ITERATION_AND_WATERMARK
+    assert s.status == 503 and s.local_reply.details == FAIL_DETAILS and s.local_reply.grpc_status == 14
+    [failure] = probe.h.failures
+    assert (failure.plugin, failure.kind, failure.phase) == ("bad-plugin", kind, "proxy_on_request_headers")
+    assert probe.h.stats.vm_failures == 1 and probe.h.stats.streams_failed_closed >= 1
+    # the next stream runs on a rebuilt VM, with fresh memory and globals
+    fresh = probe.h.stream()
+    assert fresh.send_request_headers(GET) == FilterHeadersStatus.CONTINUE
+    assert probe.h.stats.vm_rebuilds == 1
+    fresh.complete()
+    s.complete()  # the failed stream's end makes no guest call
+    assert probe.h.stats.vm_failures == 1
+
+
+def test_failure_message_is_logged_with_the_plugin_name(make_probe, caplog) -> None:
+    probe = make_probe(limits=FAST, name="noisy")
+    with caplog.at_level("ERROR", logger="abi"):
+        misbehaving_stream(probe, 1)
+    assert any("noisy" in r.getMessage() and "unreachable" in r.getMessage() for r in caplog.records)
+
+
+def test_fail_open_skips_the_plugin(make_probe) -> None:
+    probe = make_probe(limits=FAST, failure_policy=FailurePolicy.FAIL_OPEN)
+    s, status = misbehaving_stream(probe, 1)
+    assert status == FilterHeadersStatus.CONTINUE and s.local_reply is None
+    assert s.send_request_body(b"data") == FilterDataStatus.CONTINUE and s.forwarded_request_body == b"data"
+    assert probe.h.stats.streams_failed_open == 1
+
+
+def test_fail_open_resumes_a_stream_paused_when_another_stream_broke_the_vm(make_probe) -> None:
+    probe = make_probe(limits=FAST, failure_policy=FailurePolicy.FAIL_OPEN)
+    probe.export("set_action", 1)
+    paused = probe.h.stream()
+    paused.send_request_headers(GET)
+    paused.send_request_body(b"held")
+    misbehaving_stream(probe, 1)
+    assert paused.continued == [1, 0] and paused.forwarded_request_body == b"held"
+
+
+def test_repeated_failures_back_off(make_probe) -> None:
+    probe = make_probe(limits=FAST)
+    misbehaving_stream(probe, 1)
+    misbehaving_stream(probe, 1)  # second consecutive failure, on the rebuilt VM
+    assert probe.h.stats.vm_rebuilds == 1
+    during_backoff = probe.h.stream()
+    during_backoff.send_request_headers(GET)
+    assert during_backoff.status == 503 and probe.h.stats.vm_rebuilds == 1  # no rebuild yet
+    probe.h.advance_time(FAST.reload_backoff_base_s)
+    after = probe.h.stream()
+    assert after.send_request_headers(GET) == FilterHeadersStatus.CONTINUE
+    assert probe.h.stats.vm_rebuilds == 2
+
+
+def test_trap_in_tick_or_callout_does_not_kill_the_process(make_probe) -> None:
+    probe = make_probe(limits=FAST)
+    probe.call("proxy_set_tick_period_milliseconds", 10)
+    probe.export("set_misbehave", 1)  # only stream callbacks misbehave: ticks keep working
+    probe.h.advance_time(0.05)
+    assert probe.h.failures == [] and probe.event_names().count("tick") == 5

@@ -392,6 +392,13 @@ def test_regex_rewrite_keeps_the_query_and_uses_re2_groups() -> None:
     assert _rewrite({"prefix": "/"}, every, "/banana?a=a") == b"/baanaanaa?a=a"
 
 
+def test_regex_invalid_as_bytes_pattern_is_a_config_error() -> None:
+    # Valid for a str pattern (as the loader checked it), not for the bytes pattern the router matches with.
+    r = Route(match=RouteMatch(safe_regex=regex("/\\N{DIGIT ONE}")), route=RouteAction(cluster="c"))
+    with pytest.raises(ConfigError, match="invalid regex"):
+        RouteTable(config(vhost("v", ["*"], [r])))
+
+
 def test_invalid_regex_substitution_is_a_config_error() -> None:
     action = RouteAction(cluster="c", regex_rewrite=RegexMatchAndSubstitute(regex("a"), "\\n"))
     with pytest.raises(ConfigError):

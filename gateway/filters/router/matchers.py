@@ -24,7 +24,10 @@ BytesPredicate = Callable[[bytes], object]  # truthy when the value matches
 
 def compile_regex(matcher: RegexMatcher) -> re.Pattern[bytes]:
     """The RE2-checked pattern as a bytes pattern: headers and paths stay bytes end to end."""
-    return re.compile(matcher.regex.encode())
+    try:
+        return re.compile(matcher.regex.encode())
+    except re.error as exc:
+        raise ValueError(f"invalid regex {matcher.regex!r}: {exc}") from None
 
 
 def compile_string_matcher(m: StringMatcher) -> BytesPredicate:

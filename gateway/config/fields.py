@@ -26,7 +26,6 @@ T = TypeVar("T")
 E = TypeVar("E", bound=Enum)
 
 UINT32_MAX = 2**32 - 1
-_MISSING = object()
 # Proto JSON durations: "1s", "0.25s", "-1.5s" (at most nanosecond precision).
 _DURATION = re.compile(r"(-?)(\d+)(?:\.(\d{1,9}))?s")
 _MAX_DURATION_SECONDS = 315_576_000_000

@@ -99,6 +99,10 @@ def test_optional_unknown_filter_is_skipped() -> None:
     doc = seed()
     hcm(doc)["http_filters"].insert(0, {"name": "envoy.filters.http.lua", "is_optional": True})
     assert [f.name for f in _manager(doc).http_filters] == ["envoy.filters.http.router"]
+    hcm(doc)["http_filters"].pop()
+    assert errors(doc) == [
+        f"{HCM}.http_filters: the router (envoy.filters.http.router) must be the last HTTP filter; there is none"
+    ]
 
 
 def _wasm_config(**overrides: Any) -> dict[str, Any]:

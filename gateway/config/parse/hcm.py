@@ -38,8 +38,9 @@ def parse_http_connection_manager(f: Fields) -> HttpConnectionManager:
     f.oneof("strip_matching_host_port", "strip_any_host_port")
     stat_prefix = f.string("stat_prefix", required=True)
     route_config = f.message("route_config", parse_route_configuration)
+    faults = len(f.ctx.sink.errors)
     http_filters = f.repeated_at("http_filters", parse_http_filter)
-    if len(http_filters) == f.count("http_filters"):  # an invalid filter is reported already
+    if len(f.ctx.sink.errors) == faults:  # with a faulty filter left out, the order means nothing
         _check_router_is_last(f, http_filters)
     manager = HttpConnectionManager(
         stat_prefix=stat_prefix,

@@ -267,13 +267,14 @@ def parse_route_upgrade_config(f: Fields) -> UpgradeConfig:
 
 def parse_weighted_cluster(f: Fields) -> WeightedCluster:
     f.unsupported("runtime_key_prefix", "header_name")
+    faults = len(f.ctx.sink.errors)
     clusters = f.repeated_at("clusters", parse_cluster_weight)
     total_weight = f.opt_uint32("total_weight", wrapped=True, lo=1)
     if not f.count("clusters"):
         f.error("clusters", "at least one cluster is required")
         raise Invalid
     total = sum(c.weight for _, c in clusters)
-    if len(clusters) == f.count("clusters"):  # with invalid entries left out the sum means nothing
+    if len(f.ctx.sink.errors) == faults:  # with a faulty entry left out, the sum means nothing
         if total == 0:
             f.error("clusters", "the weights add up to 0; at least one must be positive")
         elif total_weight is not None and total != total_weight:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from abi.types import LogLevel
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "tests" / "interop" / "build"
-PLUGINS = ("headers", "headers_env_abort", "local_response", "http_callout", "metrics")
+PLUGINS = ("headers", "headers_env_abort", "local_response", "http_callout", "metrics", "shared_queue")
 REQUEST = {":method": "GET", ":path": "/", ":authority": "example.com", ":scheme": "http"}
 
 
@@ -299,4 +300,31 @@ def test_metrics_plugin_counts_requests_active_streams_and_ticks(wasm: dict[str,
     assert h.metric("interop.ticks") == 0
     h.advance_time(0.35)
     assert h.metric("interop.ticks") == 3
+    assert not h.errors()
+
+
+# -- (e) shared data and queues -------------------------------------------------------------------------
+
+
+def test_shared_counter_is_shared_by_the_vms_of_one_vm_id(wasm: dict[str, Path]) -> None:
+    vm_id = f"interop-{uuid.uuid4().hex}"  # shared data is process-wide: keep other tests' keys apart
+    config = "key requests"  # (never empty: see the SDK bug above)
+    first, second = (load(wasm["shared_queue"], "as_shared_queue", config, vm_id=vm_id) for _ in range(2))
+    other = load(wasm["shared_queue"], "as_shared_queue", config, vm_id=f"{vm_id}-other")
+    counts = []
+    for h in (first, second, first, second, other):
+        s = h.stream()
+        s.send_request_headers(REQUEST)
+        counts.append(s.request_header("x-shared-count"))
+    assert counts == ["1", "2", "3", "4", "1"]  # two VMs, one counter; another vm_id has its own
+
+
+def test_shared_queue_delivers_to_the_registering_root(wasm: dict[str, Path]) -> None:
+    h = load(wasm["shared_queue"], "as_shared_queue", "queue paths", vm_id=f"interop-{uuid.uuid4().hex}")
+    for path in ("/a", "/b", "/c"):
+        h.stream().send_request_headers({**REQUEST, ":path": path})
+    assert h.metric("as_shared.dequeued") == 0  # delivery is posted, never re-entrant
+    h.run_pending()
+    assert h.metric("as_shared.dequeued") == 3
+    assert h.log_messages(LogLevel.INFO) == [f"shared_queue: dequeued {p}" for p in ("/a", "/b", "/c")]
     assert not h.errors()

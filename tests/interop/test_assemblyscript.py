@@ -42,7 +42,7 @@ def load(path: Path, root_id: str, configuration: str, **options: object) -> Har
 
 
 def test_sdk_builds_use_the_abi_surface_the_readme_describes(wasm: dict[str, Path]) -> None:
-    # Pins which host paths these tests exercise: ABI 0.2.0, the malloc allocator, a start section.
+    # Pins which host paths these tests exercise: ABI 0.2.0, the malloc allocator, no start function.
     for name, path in wasm.items():
         module = wasmtime.Module.from_file(wasmtime.Engine(), str(path))
         exports = {e.name for e in module.exports}

@@ -308,6 +308,12 @@ def test_duplicate_yaml_keys_are_an_error() -> None:
     assert info.value.errors[0].message == "config: invalid YAML at line 3, column 3: duplicate key 'id'"
 
 
+def test_yaml_anchors_and_merge_keys_still_work() -> None:
+    bootstrap = loads("node:\n  <<: &defaults {id: a, cluster: b}\n  cluster: c\n  metadata: *defaults\n")
+    assert (bootstrap.node.id, bootstrap.node.cluster) == ("a", "c")
+    assert bootstrap.node.metadata == {"id": "a", "cluster": "b"}
+
+
 def test_unreadable_file() -> None:
     with pytest.raises(ConfigErrors) as info:
         load_bootstrap("/nonexistent/envoy.yaml")

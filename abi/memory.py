@@ -68,18 +68,19 @@ class GuestMemory:
 
     def read(self, ptr: int, n: int) -> bytes:
         ptr &= U32
-        n &= U32
-        return self.view[ptr : self._check(ptr, n)].tobytes()
+        end = self._check(ptr, n & U32)  # first: it may replace the view after the memory grew
+        return self.view[ptr:end].tobytes()
 
     def peek(self, ptr: int, n: int) -> memoryview:
         """Zero-copy view, valid only until the guest runs again."""
         ptr &= U32
-        n &= U32
-        return self.view[ptr : self._check(ptr, n)]
+        end = self._check(ptr, n & U32)
+        return self.view[ptr:end]
 
     def write(self, ptr: int, data: bytes | bytearray | memoryview) -> None:
         ptr &= U32
-        self.view[ptr : self._check(ptr, len(data))] = data
+        end = self._check(ptr, len(data))
+        self.view[ptr:end] = data
 
     def read_u32(self, ptr: int) -> int:
         ptr &= U32

@@ -23,6 +23,7 @@ import logging
 import os
 import tempfile
 import threading
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -254,18 +255,24 @@ class WasmEngine:
     def start_ticker(self) -> None:
         with self._lock:
             if self._ticker is None:
-                self._ticker = threading.Thread(target=self._tick, name="wasm-epoch", daemon=True)
+                # The thread holds the engine only weakly, so an engine nobody uses stops its ticker.
+                self._ticker = threading.Thread(target=_tick, args=(weakref.ref(self.engine), self._stop,
+                                                self.epoch_tick_ms / 1000), name="wasm-epoch", daemon=True)
                 self._ticker.start()
-
-    def _tick(self) -> None:
-        period = self.epoch_tick_ms / 1000
-        while not self._stop.wait(period):
-            self.engine.increment_epoch()
 
     def close(self) -> None:
         self._stop.set()
         if self._ticker is not None:
             self._ticker.join()
+
+
+def _tick(engine_ref: weakref.ref[wasmtime.Engine], stop: threading.Event, period: float) -> None:
+    while not stop.wait(period):
+        engine = engine_ref()
+        if engine is None:
+            return
+        engine.increment_epoch()
+        del engine
 
 
 def _first_line(text: str) -> str:

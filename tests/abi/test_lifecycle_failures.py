@@ -50,7 +50,7 @@ def test_vm_start_or_configure_refusal_is_a_load_error(make_probe) -> None:
     for setter in ("set_vm_start_result", "set_configure_result"):
         probe = make_probe()
         probe.export(setter, 0)
-        with pytest.raises(PluginLoadError, match="'rejecting'.*returned false"):
+        with pytest.raises(PluginLoadError, match=r"'rejecting'.*returned false"):
             probe.h.plugin.vm.add_root("rejecting", "", b"", probe.h.host, probe.h.plugin)
 
 

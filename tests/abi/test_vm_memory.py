@@ -1,0 +1,150 @@
+"""The wasmtime adapter and guest memory: compile cache, fast calls, traps, host errors, bounds, pairs codec."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import wasmtime
+from abi_probe import wat
+from hypothesis import given
+from hypothesis import strategies as st
+
+from abi.errors import MemoryAccessError, TrapKind, VmTrap
+from abi.memory import decode_pairs, encode_pairs
+from abi.vm import HostFunction, ModuleCache, WasmEngine
+
+MODULE = wasmtime.wat2wasm('''(module
+  (import "env" "host" (func $host (param i32 i32) (result i32)))
+  (import "env" "wide" (func $wide (param i32 i64)))
+  (memory (export "memory") 1)
+  (func (export "call_host") (param i32 i32) (result i32) (call $host (local.get 0) (local.get 1)))
+  (func (export "call_wide") (param i32) (result i32) (call $wide (local.get 0) (i64.const -2)) (i32.const 0))
+  (func (export "spin") (result i32) (loop $l (br $l)) (i32.const 0))
+  (func (export "wrong_type") (param i64) (result i32) (i32.const 0)))''')
+
+
+class Env:
+    def __init__(self) -> None:
+        self.seen: list[tuple[int, ...]] = []
+        self.vm = None
+
+
+def make_engine(tmp_path: Path | None, raise_in_host: BaseException | None = None) -> WasmEngine:
+    def host(env: Env, a: int, b: int) -> int:
+        env.seen.append((a, b))
+        if raise_in_host is not None:
+            raise raise_in_host
+        return len(env.vm.memory.read(a, b))
+
+    def wide(env: Env, a: int, b: int) -> None:
+        env.seen.append((a, b))
+
+    return WasmEngine([HostFunction("env", "host", "ii", "i", host, fault=6),
+                       HostFunction("env", "wide", "iI", "", wide)],
+                      ModuleCache(tmp_path) if tmp_path else None, epoch_tick_ms=2)
+
+
+def instance(engine: WasmEngine, deadline_ms: int = 20):
+    env = Env()
+    vm = engine.compile(MODULE).instantiate(env, 1 << 24, deadline_ms)
+    env.vm = vm
+    return env, vm
+
+
+def test_arguments_are_unsigned_and_bounds_checked() -> None:
+    env, vm = instance(make_engine(None))
+    call = vm.export("call_host", 2, 1)
+    assert call(8, 5) == 5
+    assert call(-1, 1) == 6  # 0xFFFFFFFF: INVALID_MEMORY_ACCESS, not "the last byte"
+    assert call(65530, 100) == 6
+    assert env.seen == [(8, 5), (0xFFFFFFFF, 1), (65530, 100)]
+    vm.export("call_wide", 1, 1)(3)
+    assert env.seen[-1] == (3, 0xFFFFFFFFFFFFFFFE)  # i64 arrives whole, as unsigned
+    assert vm.export("wrong_type", 1, 1) is None  # a mistyped export is absent
+    assert vm.export("missing", 0, 0) is None
+
+
+def test_deadline_interrupts_and_the_vm_stays_dead() -> None:
+    _, vm = instance(make_engine(None), deadline_ms=10)
+    with pytest.raises(VmTrap) as info:
+        vm.export("spin", 0, 1)()
+    assert info.value.kind == TrapKind.DEADLINE
+    with pytest.raises(VmTrap):
+        vm.export("call_host", 2, 1)(0, 0)
+
+
+def test_host_exception_becomes_a_contained_trap() -> None:
+    _, vm = instance(make_engine(None, raise_in_host=KeyError("boom")))
+    with pytest.raises(VmTrap) as info:
+        vm.export("call_host", 2, 1)(0, 1)
+    assert info.value.kind == TrapKind.HOST and "env.host" in info.value.message and "boom" in info.value.message
+
+
+def test_compile_cache_round_trip_and_corrupt_artifact(tmp_path: Path) -> None:
+    first = make_engine(tmp_path).compile(MODULE)
+    assert not first.from_cache
+    [artifact] = list(tmp_path.glob("*.cwasm"))
+    second = make_engine(tmp_path).compile(MODULE)
+    assert second.from_cache
+    _, vm = instance(make_engine(tmp_path))
+    assert vm.export("call_host", 2, 1)(0, 3) == 3
+    # A new file replaces it (a running module mmaps the old one: never overwrite it in place).
+    (tmp_path / "corrupt").write_bytes(b"not a compiled module")
+    (tmp_path / "corrupt").replace(artifact)
+    third = make_engine(tmp_path).compile(MODULE)
+    assert not third.from_cache  # recompiled and rewritten
+    assert make_engine(tmp_path).compile(MODULE).from_cache
+
+
+def test_memory_limit_refuses_instantiation() -> None:
+    engine = make_engine(None)
+    big = wasmtime.wat2wasm('(module (memory (export "memory") 300))')
+    with pytest.raises(VmTrap, match="memory"):
+        engine.compile(big).instantiate(Env(), 1 << 20, 20)
+
+
+def test_guest_memory_checks_and_grows(tmp_path: Path) -> None:
+    _, vm = instance(make_engine(None))
+    memory = vm.memory
+    memory.write(100, b"abc")
+    assert memory.read(100, 3) == b"abc" and memory.read_u32(100) == int.from_bytes(b"abc\0", "little")
+    with pytest.raises(MemoryAccessError):
+        memory.read(65535, 2)
+    with pytest.raises(MemoryAccessError):
+        memory.write(-4, b"x")  # -4 masks to 0xFFFFFFFC: out of range, never the end of memory
+    with pytest.raises(MemoryAccessError, match="no allocator"):
+        memory.put(b"x")
+    vm.instance.exports(vm.store)["memory"].grow(vm.store, 1)
+    memory.write(65536 + 10, b"grown")  # a miss refreshes the view
+    assert memory.read(65546, 5) == b"grown"
+
+
+def test_real_probe_round_trip_of_pairs() -> None:
+    pairs = [(b":path", b"/"), (b"k", b"")]
+    assert decode_pairs(encode_pairs(pairs), 1 << 20, 1024) == pairs
+    assert wat("probe").startswith(b"\0asm")
+
+
+@given(st.lists(st.tuples(st.binary(max_size=40), st.binary(max_size=40)), max_size=30))
+def test_pairs_codec_round_trips(pairs: list[tuple[bytes, bytes]]) -> None:
+    encoded = encode_pairs(pairs)
+    assert decode_pairs(encoded, 1 << 20, 1024) == pairs
+    if pairs:
+        assert len(encoded) == 4 + sum(8 + len(k) + len(v) + 2 for k, v in pairs)
+
+
+@given(st.binary(max_size=200))
+def test_pairs_decoder_never_fails_on_garbage(data: bytes) -> None:
+    result = decode_pairs(data, 1 << 20, 1024)
+    assert isinstance(result, list)
+
+
+def test_pairs_limits_and_forms_of_empty() -> None:
+    assert decode_pairs(b"", 100, 10) == [] and decode_pairs(b"\0", 100, 10) == []
+    assert decode_pairs(b"\0\0\0\0", 100, 10) == []
+    many = encode_pairs([(b"k", b"v")] * 11)
+    assert decode_pairs(many, 1 << 20, 10) == []  # more than max_count pairs
+    assert decode_pairs(many, 20, 1024) == []  # more than max_bytes
+    assert decode_pairs(encode_pairs([(b"a", b"b")]) + b"x", 100, 10) == []  # trailing bytes
+    assert decode_pairs(b"\xff\xff\xff\x7f", 100, 10) == []  # a lying count allocates nothing

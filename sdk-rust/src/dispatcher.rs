@@ -451,6 +451,70 @@ mod tests {
         assert!(d.http_callouts.borrow().is_empty());
     }
 
+    struct Grpc;
+    impl Context for Grpc {
+        fn on_grpc_call_response(&mut self, token: u32, status: u32, size: usize) {
+            record(format!("call {} status {} size {}", token, status, size));
+        }
+        fn on_grpc_stream_initial_metadata(&mut self, token: u32, n: u32) {
+            record(format!("stream {} initial {}", token, n));
+        }
+        fn on_grpc_stream_message(&mut self, token: u32, size: usize) {
+            record(format!("stream {} message {}", token, size));
+        }
+        fn on_grpc_stream_trailing_metadata(&mut self, token: u32, n: u32) {
+            record(format!("stream {} trailing {}", token, n));
+        }
+        fn on_grpc_stream_close(&mut self, token: u32, status: u32) {
+            record(format!("stream {} close {}", token, status));
+        }
+    }
+    impl HttpContext for Grpc {}
+
+    #[test]
+    fn grpc_events_are_routed_by_token_kind_until_the_call_or_stream_ends() {
+        let d = Dispatcher::default();
+        d.new_http.set(Some(|_, _| Box::new(Grpc)));
+        d.on_create_context(1, 0);
+        d.on_create_context(2, 1);
+        d.grpc_calls.borrow_mut().insert(5, 2);
+        d.grpc_calls.borrow_mut().insert(9, 2);
+        d.grpc_streams.borrow_mut().insert(6, 2);
+        d.on_grpc_receive(5, 12);
+        d.on_grpc_close(9, 14);
+        d.on_grpc_metadata(6, 2, true);
+        d.on_grpc_receive(6, 3);
+        d.on_grpc_metadata(6, 1, false);
+        d.on_grpc_close(6, 0);
+        // Finished calls and closed streams are forgotten: later events for their tokens are dropped.
+        d.on_grpc_receive(5, 1);
+        d.on_grpc_receive(6, 1);
+        assert_eq!(
+            events(),
+            vec![
+                "call 5 status 0 size 12",
+                "call 9 status 14 size 0",
+                "stream 6 initial 2",
+                "stream 6 message 3",
+                "stream 6 trailing 1",
+                "stream 6 close 0",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_global_http_factory_is_used_when_the_root_names_no_type() {
+        let d = Dispatcher::default();
+        d.new_http.set(Some(|id, root| {
+            record(format!("factory {} under {}", id, root));
+            Box::new(Grpc)
+        }));
+        d.on_create_context(1, 0);
+        d.on_create_context(2, 1);
+        assert!(d.https.borrow().contains_key(&2));
+        assert_eq!(events(), vec!["factory 2 under 1"]);
+    }
+
     #[test]
     fn without_a_root_factory_a_no_op_root_accepts_configuration() {
         let d = Dispatcher::default();

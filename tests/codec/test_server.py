@@ -349,3 +349,23 @@ def test_trailer_limits(backend: str) -> None:
         b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n" + trailers + b"\r\n"
     )
     assert isinstance(events[-1], ProtocolErrorReceived) and events[-1].error.status == 431
+
+
+def test_h2c_upgrade_offer_is_declined_and_served_as_http11(server: ServerCodec) -> None:
+    h2c = (
+        b"GET /h2c HTTP/1.1\r\nHost: h\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+        b"HTTP2-Settings: AAA\r\nAccept: */*\r\n\r\n"
+    )
+    events = server.receive_data(h2c + GET)
+    assert len(events) == 1 and isinstance(events[0], HeadersReceived) and events[0].end_stream
+    assert events[0].headers.pairs()[4:] == [(b"accept", b"*/*")]
+    server.send_headers(1, response(200), True)
+    assert server.data_to_send() == b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"
+    (event,) = server.resume()
+    assert isinstance(event, HeadersReceived) and event.stream_id == 3 and event.headers.path == b"/a?b=1"
+    server.send_headers(3, response(200), True)
+    # A real upgrade later on the same connection still works.
+    events = server.receive_data(b"GET /ws HTTP/1.1\r\nHost: h\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\nX")
+    assert len(events) == 1 and not events[0].end_stream  # type: ignore[union-attr]
+    server.send_headers(5, response(101, (b"upgrade", b"websocket")), False)
+    assert server.resume() == [DataReceived(5, b"X", False)]

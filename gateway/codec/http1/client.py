@@ -22,11 +22,11 @@ from gateway.codec.http1.common import (
     FRAMING,
     ResponseParser,
     SkipBody,
-    check_block,
     connection_tokens,
-    invalid_value,
+    encode_fields,
     parse_content_length,
     trailers_block,
+    valid_request_line,
 )
 from gateway.core.errors import CodecError, ResetReason, Source
 from gateway.core.events import (
@@ -46,6 +46,10 @@ _LENGTH, _CHUNKED, _RAW, _DONE = range(4)
 
 _WATCHED = frozenset((b"content-length", b"transfer-encoding", b"connection"))
 _STATUS = (b":status", b"")
+_REQUEST_SKIP = FRAMING | {b"host"}
+_CONTENT_LENGTH_0 = (b"content-length", b"0")
+_CHUNKED_TE = (b"transfer-encoding", b"chunked")
+_CONNECTION_CLOSE = (b"connection", b"close")
 
 
 def _upstream_error(message: str) -> CodecError:
@@ -149,65 +153,45 @@ class Http1ClientCodec:
             raise ValueError("request headers need :method and :path")
         if method == b"CONNECT":
             raise ValueError("CONNECT is not supported")
-        cl = conn = up = None
-        names: list[bytes] = []
-        values: list[bytes] = []
-        if authority is not None:
-            names.append(b"host")
-            values.append(authority)
-        for name, value in headers.pairs():
-            if name[:1] == b":":
-                continue
-            if name in FRAMING:
-                if name == b"content-length":
-                    cl = value
-                elif name == b"connection":
-                    conn = value
-                elif name == b"upgrade":
-                    up = value
-                continue
-            if name == b"host" and authority is not None:
-                continue
-            names.append(name)
-            values.append(value)
-        if b" " in path or invalid_value(path) or invalid_value(method) or b" " in method:
+        if not valid_request_line(method, path):
             raise ValueError(f"invalid request line {method!r} {path!r}")
+        cl = conn = up = None
+        fields = [] if authority is None else [(b"host", authority)]
+        for pair in headers.pairs():
+            name = pair[0]
+            if name in _REQUEST_SKIP:
+                if name == b"content-length":
+                    cl = pair[1]
+                elif name == b"connection":
+                    conn = pair[1]
+                elif name == b"upgrade":
+                    up = pair[1]
+                elif name == b"host" and authority is None:
+                    fields.append(pair)
+            elif name[:1] != b":":
+                fields.append(pair)
         tokens = connection_tokens(conn) if conn is not None else ()
         upgrade = up is not None and b"upgrade" in tokens
-        framing = b""
         if upgrade:
             assert up is not None
-            names += (b"connection", b"upgrade")
-            values += (b"upgrade", up)
+            fields += ((b"connection", b"upgrade"), (b"upgrade", up))
             mode = _RAW
         elif cl is not None:
             self._remaining = parse_content_length(cl, Source.LOCAL)
-            framing = b"content-length: " + cl + b"\r\n"
+            fields.append((b"content-length", cl))
             mode = _LENGTH if self._remaining else _DONE
         elif end_stream:
             if method in BODY_METHODS:
-                framing = b"content-length: 0\r\n"
+                fields.append(_CONTENT_LENGTH_0)
             mode = _DONE
         else:
-            framing = b"transfer-encoding: chunked\r\n"
+            fields.append(_CHUNKED_TE)
             mode = _CHUNKED
         if b"close" in tokens:
-            framing += b"connection: close\r\n"
+            fields.append(_CONNECTION_CLOSE)
+        self._out.append(b"%s %s HTTP/1.1\r\n%s\r\n" % (method, path, encode_fields(fields)))
+        if b"close" in tokens:
             self._broken = True  # the caller wants this to be the last request
-        check_block(names, values)
-        self._out.append(
-            b"".join(
-                (
-                    method,
-                    b" ",
-                    path,
-                    b" HTTP/1.1\r\n",
-                    *[n + b": " + v + b"\r\n" for n, v in zip(names, values, strict=True)],
-                    framing,
-                    b"\r\n",
-                )
-            )
-        )
         self._stream_id = stream_id
         self._req_mode = mode
         self._req_done = end_stream and not upgrade

@@ -120,7 +120,8 @@ class H11RequestParser(_H11Parser):
                 self._version = event.http_version.decode()
                 tokens = connection_tokens(b",".join([v for n, v in event.headers if n == b"connection"]))
                 # The codec's (and llhttp's) rule; h11 would switch on an Upgrade header alone.
-                self._upgrade = b"upgrade" in tokens and any(n == b"upgrade" for n, _ in event.headers)
+                upgrade = [v for n, v in event.headers if n == b"upgrade"]
+                self._upgrade = b"upgrade" in tokens and bool(upgrade) and upgrade[0].lower() != b"h2c"
                 self._keep_alive_10 = self._version == "1.0" and b"keep-alive" in tokens
                 codec.on_message_begin()
                 codec.on_url(event.target)

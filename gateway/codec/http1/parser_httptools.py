@@ -7,6 +7,7 @@ llhttp as a callback error and is re-raised as is.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import httptools
@@ -24,49 +25,42 @@ def _translate(error: httptools.HttpParserError, source: Source) -> CodecError |
     return CodecError(message, status if source is Source.DOWNSTREAM else 502, source)
 
 
-class HttptoolsRequestParser:
-    __slots__ = ("_parser",)
+class _Httptools:
+    # The codec calls version/method/status getters per message: bound C methods, no Python frame between.
+    __slots__ = ("_feed", "_source", "http_version")
 
-    def __init__(self, codec: Any) -> None:
-        self._parser = httptools.HttpRequestParser(codec)
+    def __init__(self, parser: httptools.HttpRequestParser | httptools.HttpResponseParser, source: Source) -> None:
+        self._feed = parser.feed_data
+        self._source = source
+        self.http_version: Callable[[], str] = parser.get_http_version
 
     def feed(self, data: bytes) -> bytes | None:
         try:
-            self._parser.feed_data(data)
+            self._feed(data)
         except httptools.HttpParserUpgrade as upgrade:
             return data[upgrade.args[0] :]
         except httptools.HttpParserError as error:
-            raise _translate(error, Source.DOWNSTREAM) from None
+            raise _translate(error, self._source) from None
         return None
 
-    def http_version(self) -> str:
-        return self._parser.get_http_version()
 
-    def method(self) -> bytes:
-        return self._parser.get_method()
+class HttptoolsRequestParser(_Httptools):
+    __slots__ = ("method",)
+
+    def __init__(self, codec: Any) -> None:
+        parser = httptools.HttpRequestParser(codec)
+        super().__init__(parser, Source.DOWNSTREAM)
+        self.method: Callable[[], bytes] = parser.get_method
 
 
-class HttptoolsResponseParser:
-    __slots__ = ("_parser",)
+class HttptoolsResponseParser(_Httptools):
+    __slots__ = ("status_code",)
     handles_head = False
 
     def __init__(self, codec: Any) -> None:
-        self._parser = httptools.HttpResponseParser(codec)
+        parser = httptools.HttpResponseParser(codec)
+        super().__init__(parser, Source.UPSTREAM)
+        self.status_code: Callable[[], int] = parser.get_status_code
 
     def expect_response(self, method: bytes, upgrade: bool) -> None:
         """llhttp cannot be told the request method; the codec handles HEAD itself (see SkipBody)."""
-
-    def feed(self, data: bytes) -> bytes | None:
-        try:
-            self._parser.feed_data(data)
-        except httptools.HttpParserUpgrade as upgrade:
-            return data[upgrade.args[0] :]
-        except httptools.HttpParserError as error:
-            raise _translate(error, Source.UPSTREAM) from None
-        return None
-
-    def http_version(self) -> str:
-        return self._parser.get_http_version()
-
-    def status_code(self) -> int:
-        return self._parser.get_status_code()

@@ -25,11 +25,11 @@ from collections.abc import Callable
 from gateway.codec.api import CodecLimits
 from gateway.codec.http1.common import (
     FRAMING,
+    STATUS_LINES,
     RequestParser,
-    check_block,
     connection_tokens,
+    encode_fields,
     parse_content_length,
-    status_line,
     trailers_block,
 )
 from gateway.core.errors import CodecError, ResetReason, Source
@@ -47,9 +47,14 @@ from gateway.core.headers import HeaderMap
 # Response body modes.
 _NOT_STARTED, _NONE, _LENGTH, _CHUNKED, _EOF, _TUNNEL, _DONE = range(7)
 
+_H2C_FIELDS = frozenset((b"upgrade", b"http2-settings", b"connection"))
 _WATCHED = frozenset((b"host", b"content-length", b"transfer-encoding", b"connection", b"upgrade"))
 _RESPONSE_SKIP = FRAMING | {b":status"}
 _NO_PSEUDO = (b"", b"")
+_CONTENT_LENGTH_0 = (b"content-length", b"0")
+_CHUNKED_TE = (b"transfer-encoding", b"chunked")
+_CONNECTION_CLOSE = (b"connection", b"close")
+_CONNECTION_KEEP_ALIVE = (b"connection", b"keep-alive")
 
 
 class _Exchange:
@@ -89,6 +94,7 @@ class Http1ServerCodec:
         "_out",
         "_pairs",
         "_parser",
+        "_parser_factory",
         "_parsing",
         "_queue",
         "_raw",
@@ -98,6 +104,7 @@ class Http1ServerCodec:
         "_trailers",
         "_tunnel_id",
         "_upgrade",
+        "_upgrade_declined",
         "_url",
         "protocol",
     )
@@ -121,7 +128,9 @@ class Http1ServerCodec:
         self._stopped = False  # no more input is parsed (error, closing, upgrade)
         self._raw: bytearray | None = None  # bytes after an Upgrade request's head
         self._tunnel_id = 0
+        self._upgrade_declined = False
         self._reset_message()
+        self._parser_factory = parser_factory
         self._parser = parser_factory(self)
 
     def _reset_message(self) -> None:
@@ -153,6 +162,11 @@ class Http1ServerCodec:
             self._sink = events
         try:
             tail = self._parser.feed(data)
+            while tail is not None and self._upgrade_declined:
+                # llhttp stopped after an Upgrade head the codec declined (h2c): read on with a fresh parser.
+                self._upgrade_declined = False
+                self._parser = self._parser_factory(self)
+                tail = self._parser.feed(tail)
         except CodecError as error:
             self._fail(error)
         else:
@@ -197,6 +211,7 @@ class Http1ServerCodec:
 
     # -- parser callbacks --
     def on_message_begin(self) -> None:
+        self._upgrade_declined = False  # h11 never stops for a declined Upgrade; llhttp did before this message
         self._parsing = self._begin_exchange()
 
     def on_url(self, url: bytes) -> None:
@@ -258,8 +273,14 @@ class Http1ServerCodec:
             raise CodecError("CONNECT is not supported")
         tokens = connection_tokens(self._conn) if self._conn is not None else ()
         upgrade = self._upgrade is not None and b"upgrade" in tokens
-        if upgrade and (self._chunked or self._cl):
-            raise CodecError("upgrade request with a body")
+        if upgrade:
+            if self._chunked or self._cl:
+                raise CodecError("upgrade request with a body")
+            if self._upgrade is not None and self._upgrade.lower() == b"h2c":
+                # As Envoy: h2c is not spoken here, so the offer is dropped and the request served as HTTP/1.1.
+                upgrade = False
+                self._pairs = [p for p in self._pairs if p[0] not in _H2C_FIELDS]
+                self._upgrade_declined = True
         ex.http11 = http11
         # RFC 9112 6.1: a 1.0 message with transfer-encoding has faulty framing; answer it, then close.
         ex.keep_alive = (b"close" not in tokens) if http11 else (b"keep-alive" in tokens and not self._chunked)
@@ -349,73 +370,73 @@ class Http1ServerCodec:
 
     def send_informational(self, stream_id: int, headers: HeaderMap) -> None:
         ex = self._response_exchange(stream_id)
-        code = headers.status
-        if code is None or not 100 <= code < 200 or code == 101 or self._mode != _NOT_STARTED:
-            raise ValueError(f"invalid informational response {code} on stream {stream_id}")
+        status = headers.get(b":status")
+        if status is None or status[:1] != b"1" or status == b"101" or self._mode != _NOT_STARTED:
+            raise ValueError(f"invalid informational response {status!r} on stream {stream_id}")
         if not ex.http11:
             return  # RFC 9110 15.2: never send 1xx to an HTTP/1.0 client
-        names, values = _regular(headers.pairs())
-        self._out.append(_head(status_line(code), names, values, b""))
+        fields = [p for p in headers.pairs() if p[0] not in _RESPONSE_SKIP]
+        self._out.append(_status_line(status) + encode_fields(fields) + b"\r\n")
 
     def send_headers(self, stream_id: int, headers: HeaderMap, end_stream: bool) -> None:
         ex = self._response_exchange(stream_id)
         if self._mode != _NOT_STARTED:
             raise ValueError(f"response headers already sent on stream {stream_id}")
-        code = headers.status
-        if code is None:
-            raise ValueError("response headers without a valid :status")
-        if code < 200 and code != 101:
+        pairs = headers.pairs()
+        first = pairs[0] if pairs else _NO_PSEUDO
+        status = first[1] if first[0] == b":status" else headers.get(b":status")
+        if status is None:
+            raise ValueError("response headers without :status")
+        if status[:1] == b"1" and status != b"101":
             self.send_informational(stream_id, headers)
             return
+        head = _status_line(status)
         cl = conn = up = None
-        names: list[bytes] = []
-        values: list[bytes] = []
-        for name, value in headers.pairs():
+        fields = []
+        for pair in pairs:
+            name = pair[0]
             if name in _RESPONSE_SKIP:
                 if name == b"content-length":
-                    cl = value
+                    cl = pair[1]
                 elif name == b"connection":
-                    conn = value
+                    conn = pair[1]
                 elif name == b"upgrade":
-                    up = value
-                continue
-            names.append(name)
-            values.append(value)
+                    up = pair[1]
+            else:
+                fields.append(pair)
         close = self._close or not ex.keep_alive or (conn is not None and b"close" in connection_tokens(conn))
-        framing = b""
-        if code == 101:
+        if status == b"101":
             if not ex.upgrade or up is None:
                 raise ValueError("101 response to a request that did not ask to upgrade")
-            check_block([b"upgrade"], [up])
             mode = _TUNNEL
-            framing = b"connection: upgrade\r\nupgrade: " + up + b"\r\n"
+            fields += ((b"connection", b"upgrade"), (b"upgrade", up))
         else:
             if ex.upgrade:
                 close = True  # the bytes after a refused Upgrade cannot be read as HTTP
-            if code == 204 or code == 304 or ex.head:
+            if status == b"204" or status == b"304" or ex.head:
                 mode = _NONE
-                if cl is not None and code != 204:
+                if cl is not None and status != b"204":
                     parse_content_length(cl, Source.LOCAL)
-                    framing = b"content-length: " + cl + b"\r\n"
+                    fields.append((b"content-length", cl))
             elif cl is not None:
                 mode = _LENGTH
                 self._remaining = parse_content_length(cl, Source.LOCAL)
-                framing = b"content-length: " + cl + b"\r\n"
+                fields.append((b"content-length", cl))
             elif end_stream:
                 mode = _LENGTH
                 self._remaining = 0
-                framing = b"content-length: 0\r\n"
+                fields.append(_CONTENT_LENGTH_0)
             elif ex.http11:
                 mode = _CHUNKED
-                framing = b"transfer-encoding: chunked\r\n"
+                fields.append(_CHUNKED_TE)
             else:
                 mode = _EOF
                 close = True
             if close:
-                framing += b"connection: close\r\n"
+                fields.append(_CONNECTION_CLOSE)
             elif not ex.http11:
-                framing += b"connection: keep-alive\r\n"
-        self._out.append(_head(status_line(code), names, values, framing))
+                fields.append(_CONNECTION_KEEP_ALIVE)
+        self._out.append(head + encode_fields(fields) + b"\r\n")
         self._mode = mode
         if close:
             self._close = True
@@ -497,17 +518,11 @@ class Http1ServerCodec:
         return self._close
 
 
-def _regular(pairs: list[tuple[bytes, bytes]]) -> tuple[list[bytes], list[bytes]]:
-    names = [n for n, _ in pairs if n[:1] != b":" and n not in FRAMING]
-    values = [v for n, v in pairs if n[:1] != b":" and n not in FRAMING]
-    return names, values
-
-
-def _head(start_line: bytes, names: list[bytes], values: list[bytes], framing: bytes) -> bytes:
-    check_block(names, values)
-    return b"".join(
-        (start_line, *[n + b": " + v + b"\r\n" for n, v in zip(names, values, strict=True)], framing, b"\r\n")
-    )
+def _status_line(status: bytes) -> bytes:
+    line = STATUS_LINES.get(status)
+    if line is None:
+        raise ValueError(f"invalid :status {status!r}")
+    return line
 
 
 def _absolute_form(url: bytes, host: bytes | None) -> tuple[bytes, bytes | None, bytes]:

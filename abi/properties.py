@@ -69,7 +69,7 @@ def _walk(value: object, rest: list[bytes]) -> object | None:
     for segment in rest:
         if isinstance(value, Mapping):
             key = segment.decode("utf-8", "replace")
-            value = value.get(key, value.get(segment))  # type: ignore[call-overload]
+            value = value.get(key, value.get(segment))
         elif isinstance(value, list | tuple) and segment.isdigit() and int(segment) < len(value):
             value = value[int(segment)]
         else:

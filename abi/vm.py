@@ -44,26 +44,23 @@ _VALTYPE = {"i": "i32", "I": "i64", "F": "f64"}
 # Private ctypes handles (our own argtypes, plain ints in and out) so the hot path skips the
 # package's typed wrappers and pointer checks.
 _VP = ctypes.c_void_p
-_call_unchecked = ctypes.CFUNCTYPE(_VP, _VP, _VP, _VP, ctypes.c_size_t, _VP)(
-    ctypes.cast(ffi.dll.wasmtime_func_call_unchecked, _VP).value
-)
-_set_deadline = ctypes.CFUNCTYPE(None, _VP, ctypes.c_uint64)(
-    ctypes.cast(ffi.dll.wasmtime_context_set_epoch_deadline, _VP).value
-)
-_trap_new = ctypes.CFUNCTYPE(_VP, ctypes.c_char_p, ctypes.c_size_t)(
-    ctypes.cast(ffi.dll.wasmtime_trap_new, _VP).value
-)
-_define_unchecked = ctypes.CFUNCTYPE(_VP, _VP, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p,
-                                     ctypes.c_size_t, _VP, _VP, _VP, _VP)(
-    ctypes.cast(ffi.dll.wasmtime_linker_define_func_unchecked, _VP).value
-)
-_memory_data = ctypes.CFUNCTYPE(_VP, _VP, _VP)(ctypes.cast(ffi.dll.wasmtime_memory_data, _VP).value)
-_memory_size = ctypes.CFUNCTYPE(ctypes.c_size_t, _VP, _VP)(
-    ctypes.cast(ffi.dll.wasmtime_memory_data_size, _VP).value
-)
-_caller_export_get = ctypes.CFUNCTYPE(ctypes.c_bool, _VP, ctypes.c_char_p, ctypes.c_size_t, _VP)(
-    ctypes.cast(ffi.dll.wasmtime_caller_export_get, _VP).value
-)
+
+
+def _c_function(name: str, restype: Any, *argtypes: Any) -> Any:
+    address = ctypes.cast(getattr(ffi.dll, name), _VP).value
+    assert address is not None, name
+    return ctypes.CFUNCTYPE(restype, *argtypes)(address)
+
+
+_call_unchecked = _c_function("wasmtime_func_call_unchecked", _VP, _VP, _VP, _VP, ctypes.c_size_t, _VP)
+_set_deadline = _c_function("wasmtime_context_set_epoch_deadline", None, _VP, ctypes.c_uint64)
+_trap_new = _c_function("wasmtime_trap_new", _VP, ctypes.c_char_p, ctypes.c_size_t)
+_define_unchecked = _c_function("wasmtime_linker_define_func_unchecked", _VP, _VP, ctypes.c_char_p,
+                                ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t, _VP, _VP, _VP, _VP)
+_memory_data = _c_function("wasmtime_memory_data", _VP, _VP, _VP)
+_memory_size = _c_function("wasmtime_memory_data_size", ctypes.c_size_t, _VP, _VP)
+_caller_export_get = _c_function("wasmtime_caller_export_get", ctypes.c_bool, _VP, ctypes.c_char_p,
+                                 ctypes.c_size_t, _VP)
 # (env, caller, args_and_results, count) -> trap pointer or 0
 _CALLBACK = ctypes.CFUNCTYPE(ctypes.c_size_t, _VP, _VP, ctypes.POINTER(ctypes.c_int32), ctypes.c_size_t)
 
@@ -369,7 +366,7 @@ class Vm:
         """Host calls made by a start section run before the instance exists: find memory via the caller."""
         extern = ffi.wasmtime_extern_t()
         found = caller and _caller_export_get(caller, b"memory", 6, ctypes.addressof(extern))
-        if found and extern.kind == ffi.WASMTIME_EXTERN_MEMORY.value:
+        if found and int(extern.kind) == ffi.WASMTIME_EXTERN_MEMORY.value:
             self._bind_memory(extern.of.memory)
 
     def export(self, name: str, params: int, results: int) -> GuestFunc | None:
@@ -380,6 +377,7 @@ class Vm:
         func = self._exports.get(name)
         if func is None:
             func = self.instance.exports(self.store)[name]
+            assert isinstance(func, wasmtime.Func)
             self._exports[name] = func
         return GuestFunc(self, func, params, results)
 
@@ -405,7 +403,7 @@ class Vm:
         trap = self._traps[depth]
         trap.value = None
         try:
-            error = _call_unchecked(self._ctx, func_address, buf_address, count, self._trap_addresses[depth])
+            error: int | None = _call_unchecked(self._ctx, func_address, buf_address, count, self._trap_addresses[depth])
         finally:
             self._depth -= 1
             _current.vm = previous
@@ -428,6 +426,7 @@ class Vm:
         if trap:
             wt = wasmtime.Trap._from_ptr(ctypes.cast(trap, ctypes.POINTER(ffi.wasm_trap_t)))
             return self._classify(wt.trap_code, wt.message, host_error)
+        assert error is not None
         wt_error = wasmtime.WasmtimeError._from_ptr(ctypes.cast(error, ctypes.POINTER(ffi.wasmtime_error_t)))
         return self._classify(None, str(wt_error), host_error)
 

@@ -5,6 +5,8 @@
 //! `refill_tokens` per period elapsed (capped at capacity). Because a period is refilled once however many VMs
 //! tick, the rate does not grow with the number of workers.
 
+use proxy_wasm::crypto;
+
 /// A bucket's state as stored in shared data (`"<tokens> <period>"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Bucket {
@@ -62,6 +64,22 @@ pub fn seconds_until_refill(now_ms: u64, interval_ms: u64) -> u64 {
     ((remaining_ms + 999) / 1000).max(1)
 }
 
+/// Header values longer than this are stored by their SHA-256, which bounds every shared-data key.
+const MAX_KEY_VALUE: usize = 64;
+
+/// The shared-data key of a request's bucket: by the key header's value when the request has it, else by the
+/// client's IP.
+pub fn bucket_key(prefix: &str, header_value: Option<&str>, source_address: &str) -> String {
+    let key = match header_value {
+        Some(value) if value.len() > MAX_KEY_VALUE => {
+            format!("h#{}", crypto::to_hex(&crypto::sha256(value.as_bytes())))
+        }
+        Some(value) => format!("h:{}", value),
+        None => format!("ip:{}", client_ip(source_address)),
+    };
+    format!("{}:bucket:{}", prefix, key)
+}
+
 /// The client's IP from Envoy's `source.address` (`ip:port`, or `[v6]:port`).
 pub fn client_ip(address: &str) -> &str {
     if let Some(rest) = address.strip_prefix('[') {
@@ -113,6 +131,16 @@ mod tests {
         assert_eq!(seconds_until_refill(2500, 1000), 1);
         assert_eq!(seconds_until_refill(1000, 60_000), 59);
         assert_eq!(seconds_until_refill(0, 50), 1);
+    }
+
+    #[test]
+    fn keys_by_header_value_or_client_ip_with_bounded_length() {
+        assert_eq!(bucket_key("rl", Some("alice"), "10.0.0.1:5"), "rl:bucket:h:alice");
+        assert_eq!(bucket_key("rl", None, "10.0.0.1:5"), "rl:bucket:ip:10.0.0.1");
+        let long = "x".repeat(1000);
+        let key = bucket_key("rl", Some(&long), "");
+        assert_eq!(key.len(), "rl:bucket:h#".len() + 64);
+        assert_ne!(key, bucket_key("rl", Some(&"y".repeat(1000)), ""));
     }
 
     #[test]

@@ -128,15 +128,9 @@ struct RateLimit {
 impl RateLimit {
     fn key(&self) -> String {
         let config = &self.shared.config;
-        let from_header = config.key_header.as_ref().and_then(|h| self.get_http_request_header(h));
-        let key = match from_header {
-            Some(value) => format!("h:{}", value),
-            None => {
-                let address = hostcalls::get_property(vec!["source", "address"]).ok().flatten().unwrap_or_default();
-                format!("ip:{}", bucket::client_ip(&String::from_utf8_lossy(&address)))
-            }
-        };
-        format!("{}:bucket:{}", config.shared_key_prefix, key)
+        let header_value = config.key_header.as_ref().and_then(|h| self.get_http_request_header(h));
+        let address = hostcalls::get_property(vec!["source", "address"]).ok().flatten().unwrap_or_default();
+        bucket::bucket_key(&config.shared_key_prefix, header_value.as_deref(), &String::from_utf8_lossy(&address))
     }
 
     /// Takes a token from the key's bucket: `Ok((allowed, tokens left))`.

@@ -167,3 +167,60 @@ def test_response_round_trip(
     chunked_trailers = trailers if framing == "chunked" and not no_body and (body or trailers) else []
     assert got_trailers == (HeaderMap(chunked_trailers) if chunked_trailers else None)
     assert client.reusable and not server.should_close
+
+
+def _ends(event: StreamEvent) -> bool:
+    return isinstance(event, TrailersReceived) or bool(getattr(event, "end_stream", False))
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    backend=backends,
+    requests=st.lists(st.tuples(paths, bodies, st.booleans()), min_size=1, max_size=4),
+    cuts=st.lists(st.integers(min_value=1, max_value=40), max_size=30),
+)
+def test_pipelined_requests_come_out_one_at_a_time(
+    backend: str, requests: list[tuple[bytes, list[bytes], bool]], cuts: list[int]
+) -> None:
+    wire = b""
+    for path, body, chunked in requests:
+        client = make_client_codec(backend)
+        sid = client.next_stream_id()
+        extra = [] if chunked else [(b"content-length", b"%d" % len(b"".join(body)))]
+        client.send_headers(
+            sid, HeaderMap([(b":method", b"POST"), (b":authority", b"h"), (b":path", path), *extra]), False
+        )
+        for chunk in body:
+            client.send_data(sid, chunk, False)
+        client.send_data(sid, b"", True)
+        wire += client.data_to_send()
+
+    server = make_server_codec(backend)
+    seen: list[StreamEvent] = []
+
+    def take(events: list[StreamEvent]) -> None:
+        # Answer each request as soon as it is complete, then let the codec release the next one.
+        while events:
+            seen.extend(events)
+            assert len({e.stream_id for e in events}) == 1, events  # type: ignore[union-attr]
+            if not _ends(events[-1]):
+                return
+            server.send_headers(events[-1].stream_id, HeaderMap([(b":status", b"200")]), True)  # type: ignore[union-attr]
+            events = server.resume()
+
+    pos = 0
+    for cut in [*cuts, len(wire)]:
+        take(server.receive_data(wire[pos : pos + cut]))
+        pos += cut
+        if pos >= len(wire):
+            break
+    by_stream: dict[int, list[StreamEvent]] = {}
+    for event in seen:
+        by_stream.setdefault(event.stream_id, []).append(event)  # type: ignore[union-attr]
+    assert sorted(by_stream) == [1 + 2 * i for i in range(len(requests))]
+    for (path, body, _), stream_id in zip(requests, sorted(by_stream), strict=True):
+        headers, got, _, ended = fold(by_stream[stream_id])
+        assert headers is not None and headers.path == path
+        assert got == b"".join(body) and ended
+    assert server.data_to_send() == b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n" * len(requests)
+    assert not server.should_close

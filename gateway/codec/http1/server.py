@@ -263,9 +263,9 @@ class Http1ServerCodec:
             http11 = True
         elif version == "1.0":
             http11 = False
-            self.protocol = "HTTP/1.0"
         else:
             raise CodecError("unsupported HTTP version")
+        self.protocol = "HTTP/1.1" if http11 else "HTTP/1.0"
         if self._chunked and self._cl is not None:
             raise CodecError("both content-length and transfer-encoding")
         method = parser.method()

@@ -22,6 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "tests" / "interop" / "build"
 PLUGINS = ("headers", "headers_env_abort", "local_response", "http_callout", "metrics", "shared_queue")
 REQUEST = {":method": "GET", ":path": "/", ":authority": "example.com", ":scheme": "http"}
+# A build from scratch (npm ci + six compiles) takes about a minute on a busy machine; it runs in the first test.
+pytestmark = pytest.mark.timeout(600)
 
 
 @pytest.fixture(scope="module")

@@ -208,11 +208,19 @@ def test_trap_in_request_path_fails_the_stream_with_503(letter: str, phase: str)
     assert_next_stream_works(h, "trap_in_callback")
 
 
-@pytest.mark.parametrize("letter", ["h", "a"])
-def test_guest_trap_is_reported_as_a_trap(letter: str) -> None:
+@pytest.mark.parametrize(("letter", "message"), [
+    ("h", "unreachable"),
+    ("a", "unreachable"),  # a guest trap inside a host call is still the guest's trap
+    ("s", "call stack exhausted"),
+])
+def test_guest_trap_is_reported_as_a_trap(letter: str, message: str) -> None:
     h = load("trap_in_callback")
-    triggered(h, letter)
+    s = triggered(h, letter)
     assert [f.kind for f in h.failures] == ["trap"]
+    assert message in h.failures[0].message
+    assert_failed_closed(s)
+    finish(s)
+    assert_next_stream_works(h, "trap_in_callback")
 
 
 @pytest.mark.parametrize(("letter", "phase"), [
@@ -292,7 +300,7 @@ def test_trap_in_tick_rebuilds_the_vm_without_touching_streams() -> None:
     assert h.stats.vm_rebuilds == 1
 
 
-@pytest.mark.parametrize("letter", list("habtHBTldxk"))
+@pytest.mark.parametrize("letter", list("hasbtHBTldxk"))
 def test_fail_open_serves_the_upstream_response_whatever_traps(letter: str) -> None:
     h = load("trap_in_callback", failure_policy=FailurePolicy.FAIL_OPEN)
     s = triggered(h, letter)

@@ -5,6 +5,7 @@
 ;;   a the allocator, reached through proxy_get_header_map_pairs during request headers
 ;;   c proxy_on_http_call_response (request headers call cluster `upstream` and pause until the answer)
 ;;   k proxy_on_tick (request headers set a 10 ms tick period; the trap happens outside any stream)
+;;   s request headers recurse without end until the call stack is exhausted
 ;; Without a trigger the request passes and is marked `x-survivor: trap_in_callback`.
 ;; Pins: a trap in any callback fails only its stream (503 before the response started, reset after;
 ;; fail-open continues without the plugin), is logged with the plugin name and trap message and counted;
@@ -29,6 +30,8 @@
   (global $armed (mut i32) (i32.const 0))
   (func $trap_if (param $letter i32)
     (if (i32.eq (global.get $armed) (local.get $letter)) (then (unreachable))))
+  (func $recurse (param $depth i32) (result i32)
+    (i32.add (call $recurse (i32.add (local.get $depth) (i32.const 1))) (i32.const 1)))
   (func (export "proxy_abi_version_0_2_1"))
   (func (export "proxy_on_memory_allocate") (param i32) (result i32)
     (call $trap_if (i32.const 97))  ;; a
@@ -43,6 +46,8 @@
       (else (drop (call $replace_header (i32.const 0) (i32.const 32) (i32.const 10) (i32.const 48)
         (i32.const 16)))))
     (call $trap_if (i32.const 104))  ;; h
+    (if (i32.eq (global.get $armed) (i32.const 115))  ;; s
+      (then (drop (call $recurse (i32.const 0)))))
     (if (i32.eq (global.get $armed) (i32.const 97))  ;; a
       (then (drop (call $get_pairs (i32.const 0) (i32.const 8) (i32.const 12)))))
     (if (i32.eq (global.get $armed) (i32.const 107))  ;; k

@@ -74,8 +74,8 @@ class Http1ClientCodec:
         "_informational",
         "_interim",
         "_keep_alive",
-        "_limits",
         "_max_bytes",
+        "_max_count",
         "_next_id",
         "_out",
         "_pairs",
@@ -96,8 +96,8 @@ class Http1ClientCodec:
 
     def __init__(self, parser_factory: Callable[[Http1ClientCodec], ResponseParser], limits: CodecLimits) -> None:
         self.protocol = "HTTP/1.1"
-        self._limits = limits
         self._max_bytes = limits.max_headers_kb * 1024
+        self._max_count = limits.max_headers_count
         self._next_id = 1
         self._stream_id = 0  # the exchange in progress; 0 when idle
         self._out: list[bytes] = []
@@ -333,7 +333,7 @@ class Http1ClientCodec:
     def on_header(self, name: bytes, value: bytes) -> None:
         self._budget -= len(name) + len(value)
         self._count += 1
-        if self._budget < 0 or self._count > self._limits.max_headers_count:
+        if self._budget < 0 or self._count > self._max_count:
             raise _upstream_error("response headers too large")
         name = name.lower()
         value = value.rstrip(b" \t")

@@ -87,8 +87,8 @@ class Http1ServerCodec:
         "_held",
         "_hold",
         "_host",
-        "_limits",
         "_max_bytes",
+        "_max_count",
         "_mode",
         "_next_id",
         "_out",
@@ -111,8 +111,8 @@ class Http1ServerCodec:
 
     def __init__(self, parser_factory: Callable[[Http1ServerCodec], RequestParser], limits: CodecLimits) -> None:
         self.protocol = "HTTP/1.1"
-        self._limits = limits
         self._max_bytes = limits.max_headers_kb * 1024
+        self._max_count = limits.max_headers_count
         self._next_id = 1
         self._active: _Exchange | None = None  # the exchange whose response is being written
         self._parsing: _Exchange | None = None  # the exchange whose request is being parsed
@@ -223,7 +223,7 @@ class Http1ServerCodec:
     def on_header(self, name: bytes, value: bytes) -> None:
         self._budget -= len(name) + len(value)
         self._count += 1
-        if self._budget < 0 or self._count > self._limits.max_headers_count:
+        if self._budget < 0 or self._count > self._max_count:
             raise CodecError("request headers too large", 431)
         name = name.lower()
         value = value.rstrip(b" \t")  # llhttp strips leading OWS only

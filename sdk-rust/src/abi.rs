@@ -14,7 +14,7 @@ macro_rules! host_functions {
 
         $(
             #[cfg(not(target_arch = "wasm32"))]
-            #[allow(unused_variables)]
+            #[allow(unused_variables, clippy::too_many_arguments)] // the ABI's own signatures
             pub(crate) unsafe fn $name($($arg: $ty),*) -> u32 {
                 crate::types::Status::Unimplemented as u32
             }

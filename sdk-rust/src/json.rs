@@ -102,7 +102,7 @@ impl Value {
             Value::Number(n) => n.parse::<i64>().ok().or_else(|| {
                 let f: f64 = n.parse().ok()?;
                 // 2^63 bounds; beyond 2^53 an f64 is no longer exact, which only matters for absurd inputs.
-                if f.fract() == 0.0 && f >= -9.223_372_036_854_776e18 && f < 9.223_372_036_854_776e18 {
+                if f.fract() == 0.0 && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&f) {
                     Some(f as i64)
                 } else {
                     None

@@ -369,3 +369,18 @@ def test_h2c_upgrade_offer_is_declined_and_served_as_http11(server: ServerCodec)
     assert len(events) == 1 and not events[0].end_stream  # type: ignore[union-attr]
     server.send_headers(5, response(101, (b"upgrade", b"websocket")), False)
     assert server.resume() == [DataReceived(5, b"X", False)]
+
+
+def test_empty_reads_are_harmless(server: ServerCodec) -> None:
+    assert server.receive_data(b"") == []
+    server.receive_data(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\n")
+    assert server.receive_data(b"") == []
+    assert server.receive_data(b"ok") == [DataReceived(1, b"ok", True)]
+
+
+def test_protocol_follows_each_request(server: ServerCodec) -> None:
+    server.receive_data(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+    assert server.protocol == "HTTP/1.0"
+    server.send_headers(1, response(200), True)
+    server.receive_data(GET)
+    assert server.protocol == "HTTP/1.1"

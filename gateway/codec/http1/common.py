@@ -1,7 +1,7 @@
 """Pieces shared by the HTTP/1.1 server and client codecs: the parser contract, framing rules, header writing.
 
 Both parser backends drive the codecs through the same callbacks (httptools' protocol shape: ``on_message_begin``,
-``on_url``/``on_status``, ``on_header``, ``on_headers_complete``, ``on_body``, ``on_message_complete``), so the
+``on_url`` (requests), ``on_header``, ``on_headers_complete``, ``on_body``, ``on_message_complete``), so the
 state machines, limits and smuggling checks live once, in the codecs, and a backend is only a tokenizer.
 """
 

@@ -98,6 +98,8 @@ class H11RequestParser(_H11Parser):
         return self._method
 
     def feed(self, data: bytes) -> bytes | None:
+        if not data:
+            return None  # to h11, empty data means end of input
         conn = self._conn
         if self._head is not None:
             self._head += data
@@ -176,6 +178,8 @@ class H11ResponseParser(_H11Parser):
         self._head = None
 
     def feed(self, data: bytes) -> bytes | None:
+        if not data:
+            return None  # to h11, empty data means end of input
         conn = self._conn
         if self._head is not None:
             self._head += data

@@ -7,7 +7,7 @@
 # Toolchain: $RUSTC / $CARGO if set; otherwise the first rustc (Debian's /usr/bin, then PATH) whose sysroot has
 # the wasm32-wasi (Rust < 1.84) or wasm32-wasip1 standard library. On Debian:
 #   apt-get install -y rustc cargo libstd-rust-dev-wasm32 lld
-# Environment: TARGET to force a target, JOBS for cargo's -j (default 1).
+# Environment: TARGET to force wasm32-wasi or wasm32-wasip1, JOBS for cargo's -j (default 1).
 # Idempotent: cargo rebuilds only what changed and a .wasm is rewritten only when its bytes differ.
 set -euo pipefail
 

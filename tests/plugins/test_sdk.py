@@ -129,11 +129,6 @@ def test_hello_world_example() -> None:
     assert s.response_header("x-hello") == "gateway"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="host bug: abi/memory.py GuestMemory.write slices its cached view before _check() refreshes it, so a "
-    "result that makes the guest allocator grow memory fails (ValueError in proxy_get_buffer_bytes)",
-)
 def test_a_body_larger_than_the_initial_heap_is_read_and_rewritten(probe: Harness) -> None:
     s = probe.stream()
     s.send_request_headers({":method": "POST", ":path": "/", ":authority": "api"})

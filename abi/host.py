@@ -166,6 +166,7 @@ class PluginHost(Protocol):
 
     def plugin_failed(self, failure: PluginFailure) -> None:
         """A VM failed (already logged by abi); count it in the embedder's stats."""
+        return None
 
 
 class StreamHost(Protocol):
@@ -184,9 +185,11 @@ class StreamHost(Protocol):
 
     def send_local_reply(self, reply: LocalReply) -> None:
         """Answer the client from the proxy; the plugin's response callbacks then see this reply."""
+        return None
 
     def reset_stream(self, details: str) -> None:
         """Abort the stream without a response (`proxy_close_stream`)."""
+        return None
 
     def attribute(self, name: str) -> object | None:
         """A stream attribute by Envoy name (`request.time`, `source.address`, `xds.route_name`, ...):

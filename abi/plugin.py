@@ -38,15 +38,15 @@ from abi.errors import PluginLoadError, VmTrap
 from abi.host import LocalReply, Pairs, PluginFailure, PluginHost, StreamHost
 from abi.limits import DEFAULT_LIMITS, Limits
 from abi.memory import U32
-from abi.runtime import VmRegistry, VmSpec, WasmVm
+from abi.runtime import VmRegistry, VmSpec, WasmVm, load_module
 from abi.types import (
     AbiVersion,
     FailurePolicy,
     FilterDataStatus,
     FilterHeadersStatus,
     FilterTrailersStatus,
+    LogLevel,
     MapType,
-    Status,
 )
 from abi.vm import CompiledModule
 
@@ -158,6 +158,22 @@ class Plugin:
         if vm is not None and root is not None:
             vm.remove_root(root)
             self.registry.release(vm)
+
+
+def validate_plugin(code: bytes, config: PluginConfig, host: PluginHost | None = None) -> CompiledModule:
+    """Accept a plugin config only if a throwaway VM compiles, starts and configures it (Envoy's canary).
+    Raises PluginLoadError naming the plugin and the cause; returns the compiled module for reuse."""
+    module = load_module(code, config.name)
+    canary = Plugin(module, config, host or _QuietHost(), VmRegistry())
+    canary.close()
+    return module
+
+
+class _QuietHost(PluginHost):
+    """The canary's host: the canary's log lines are not the plugin's traffic."""
+
+    def log(self, level: LogLevel, message: str) -> None:
+        log.debug("wasm canary: %s", message)
 
 
 class _State(Enum):
@@ -432,4 +448,4 @@ class HttpStream:
         self._ctx = None
 
 
-__all__ = ["FAIL_DETAILS", "HttpStream", "Plugin", "PluginConfig", "PluginStats", "Status"]
+__all__ = ["FAIL_DETAILS", "HttpStream", "Plugin", "PluginConfig", "PluginStats", "validate_plugin"]

@@ -85,10 +85,6 @@ def abi_version(module: CompiledModule) -> AbiVersion:
     return next(version for name, version in _MARKERS.items() if name in module.exports)
 
 
-class StreamOwner(Protocol):
-    def vm_failed(self) -> None: ...
-
-
 class FailureListener(Protocol):
     def vm_failed(self, failure: PluginFailure) -> None: ...
 
@@ -222,8 +218,7 @@ class WasmVm(AbiState):
         streams = [c for c in self.contexts.values() if isinstance(c, StreamContext)]
         self.contexts.clear()
         for stream in streams:
-            owner: StreamOwner = stream.owner  # type: ignore[assignment]
-            owner.vm_failed()
+            stream.owner.vm_failed()
         self.vm.close()
 
     def alive(self, context: Context) -> bool:

@@ -343,7 +343,8 @@ class Vm:
         finally:
             self._leave()
         self._exports = {}
-        mem = self.instance.exports(self.store).get("memory")
+        self._instance_exports = self.instance.exports(self.store)  # wrapping them all is slow: once
+        mem = self._instance_exports.get("memory")
         if isinstance(mem, wasmtime.Memory):
             self._bind_memory(mem._memory)
 
@@ -376,7 +377,7 @@ class Vm:
             return None
         func = self._exports.get(name)
         if func is None:
-            func = self.instance.exports(self.store)[name]
+            func = self._instance_exports[name]
             assert isinstance(func, wasmtime.Func)
             self._exports[name] = func
         return GuestFunc(self, func, params, results)
@@ -403,7 +404,8 @@ class Vm:
         trap = self._traps[depth]
         trap.value = None
         try:
-            error: int | None = _call_unchecked(self._ctx, func_address, buf_address, count, self._trap_addresses[depth])
+            error: int | None = _call_unchecked(self._ctx, func_address, buf_address, count,
+                                                self._trap_addresses[depth])
         finally:
             self._depth -= 1
             _current.vm = previous

@@ -3,6 +3,8 @@ callout response's headers/trailers. Keys are lower-cased; a repeated key yields
 
 from __future__ import annotations
 
+from itertools import chain
+
 from abi.context import AbiState
 from abi.exports.base import env
 from abi.host import Pairs
@@ -86,9 +88,10 @@ def proxy_get_header_map_value(state: AbiState, map_type: int, key_ptr: int, key
 def _fits(state: AbiState, target: Pairs, key: bytes, value: bytes, replacing: bool) -> bool:
     """A plugin must not grow a map past the pairs limits (a header bomb)."""
     limits = state.limits
-    size = sum(len(k) + len(v) for k, v in target if not (replacing and k == key)) + len(key) + len(value)
-    count = len(target) + (0 if replacing and any(k == key for k, _ in target) else 1)
-    return size <= limits.max_pairs_bytes and count <= limits.max_pairs_count
+    if len(target) + 1 > limits.max_pairs_count and not (replacing and any(k == key for k, _ in target)):
+        return False
+    # An upper bound (the replaced entries are counted too) computed at C speed.
+    return sum(map(len, chain.from_iterable(target))) + len(key) + len(value) <= limits.max_pairs_bytes
 
 
 def _key_value(state: AbiState, key_ptr: int, key_len: int, value_ptr: int, value_len: int

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import pytest
+import wasmtime
 from abi_probe import GET, Probe, wat
 
 from abi.errors import PluginLoadError
@@ -127,3 +128,17 @@ def test_trap_in_tick_or_callout_does_not_kill_the_process(make_probe) -> None:
     probe.export("set_misbehave", 1)  # only stream callbacks misbehave: ticks keep working
     probe.h.advance_time(0.05)
     assert probe.h.failures == [] and probe.event_names().count("tick") == 5
+
+
+def test_validate_plugin_runs_a_canary_and_names_the_cause() -> None:
+    from abi.plugin import PluginConfig, validate_plugin
+
+    module = validate_plugin(wat("add_header"), PluginConfig("ok"))
+    assert "proxy_on_request_headers" in module.exports
+    with pytest.raises(PluginLoadError, match=r"'truncated': invalid wasm"):
+        validate_plugin(wat("probe")[:-1], PluginConfig("truncated"))
+    trapping = wasmtime.wat2wasm('(module (memory (export "memory") 1) (func (export "proxy_abi_version_0_2_1"))'
+                                 ' (func (export "malloc") (param i32) (result i32) i32.const 8)'
+                                 ' (func (export "_initialize") unreachable))')
+    with pytest.raises(PluginLoadError, match=r"'broken': VM start failed \(trap\): .*unreachable"):
+        validate_plugin(trapping, PluginConfig("broken"))

@@ -1,0 +1,155 @@
+"""Costs of the proxy-wasm host, in µs: common host calls, an on_request_headers round trip, a whole stream,
+VM creation, and loading a compiled module from the disk cache against compiling it.
+
+    .venv/bin/python bench/abi_calls.py [--quick]
+
+Runs in a few seconds on the plugin in tests/wasm/bench.wat (and a Rust plugin from plugins/, when built,
+for the compile/load figures). Medians of repeated batches; the machine is shared, so compare ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import wasmtime
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from abi.exports import HOST_FUNCTIONS  # noqa: E402
+from abi.testing import Harness  # noqa: E402
+from abi.vm import ModuleCache, WasmEngine  # noqa: E402
+
+HEADERS = {":method": "GET", ":path": "/api/v1/items?page=2", ":authority": "example.com", ":scheme": "https",
+           "user-agent": "bench/1.0", "accept": "application/json", "accept-encoding": "gzip, br",
+           "x-request-id": "6f1c7a1e-3b2d-4c55-9a0e-2f1d9e4b7c11"}
+
+
+def median_us(run: Callable[[], None], per_batch: int, batches: int) -> float:
+    samples = []
+    for _ in range(batches):
+        start = time.perf_counter()
+        run()
+        samples.append((time.perf_counter() - start) / per_batch * 1e6)
+    return statistics.median(samples)
+
+
+def host_calls(h: Harness, batches: int) -> list[tuple[str, float]]:
+    vm = h.plugin.vm
+    assert vm is not None
+    s = h.stream()
+    s.send_request_headers(HEADERS)
+    s.send_request_body(b"x" * 1024, end_of_stream=False)  # the body callback holds it: buffer reads work
+    ctx = s.http._ctx
+    assert ctx is not None
+    h.metrics.clear()
+    vm.call(ctx, vm.vm.export("noop", 1, 1), 0)  # type: ignore[arg-type]
+    n = 2000
+    noop = vm.vm.export("noop", 1, 1)
+    assert noop is not None
+    entry = median_us(lambda: [noop(0) for _ in range(n)], n, batches)
+    rows = [("enter the guest (export call)", entry)]
+    define = h.plugin.vm
+    assert define is not None
+    for name, label in (("log", "proxy_log (TRACE, 10 bytes)"), ("time", "proxy_get_current_time_nanoseconds"),
+                        ("get_header", "proxy_get_header_map_value"),
+                        ("get_pairs", "proxy_get_header_map_pairs (8 headers)"),
+                        ("replace_header", "proxy_replace_header_map_value"),
+                        ("get_body", "proxy_get_buffer_bytes (1 KiB)"), ("get_property", "proxy_get_property"),
+                        ("increment_metric", "proxy_increment_metric (unknown id)"),
+                        ("get_shared_data", "proxy_get_shared_data (missing key)")):
+        func = vm.vm.export(f"loop_{name}", 1, 1)
+        assert func is not None
+        total = median_us(lambda f=func: vm.call(ctx, f, n), 1, batches)  # type: ignore[misc]
+        rows.append((label, (total - entry) / n))
+    return rows
+
+
+def round_trips(h: Harness, batches: int) -> list[tuple[str, float]]:
+    plugin = h.plugin
+    n = 300
+
+    def headers_only() -> None:
+        stream = plugin.new_stream(_NullStream())
+        for _ in range(n):
+            stream.on_request_headers([(k.encode(), v.encode()) for k, v in HEADERS.items()], True)
+
+    def whole_stream() -> None:
+        for _ in range(n):
+            stream = plugin.new_stream(_NullStream())
+            stream.on_request_headers([(k.encode(), v.encode()) for k, v in HEADERS.items()], True)
+            stream.on_response_headers([(b":status", b"200")], True)
+            stream.on_log()
+            stream.on_destroy()
+
+    return [("on_request_headers round trip (read map, add header)", median_us(headers_only, n, batches)),
+            ("whole stream: create, req+resp headers, log, done, delete", median_us(whole_stream, n, batches))]
+
+
+class _NullStream:
+    """A StreamHost that accepts everything (the benchmark never pauses)."""
+
+    def continue_request(self) -> int:
+        return 0
+
+    def continue_response(self) -> int:
+        return 0
+
+    def send_local_reply(self, reply: object) -> None: ...
+
+    def reset_stream(self, details: str) -> None: ...
+
+    def attribute(self, name: str) -> object | None:
+        return None
+
+    def clear_route_cache(self) -> int:
+        return 0
+
+
+def vm_creation(code: bytes, batches: int) -> list[tuple[str, float]]:
+    n = 20
+    return [("VM creation (instantiate + start + configure)",
+             median_us(lambda: [Harness(code) for _ in range(n)], n, batches))]
+
+
+def compile_vs_load(code: bytes, label: str) -> list[tuple[str, float]]:
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = WasmEngine(HOST_FUNCTIONS, ModuleCache(Path(tmp)))
+        start = time.perf_counter()
+        first = engine.compile(code)
+        compiled = (time.perf_counter() - start) * 1e6
+        assert not first.from_cache
+        fresh = WasmEngine(HOST_FUNCTIONS, ModuleCache(Path(tmp)))
+        start = time.perf_counter()
+        again = fresh.compile(code)
+        loaded = (time.perf_counter() - start) * 1e6
+        assert again.from_cache
+        engine.close()
+        fresh.close()
+    return [(f"compile {label} ({len(code) // 1024} KiB)", compiled),
+            ("load the same from the disk cache", loaded)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer batches")
+    batches = 3 if parser.parse_args().quick else 7
+    code = wasmtime.wat2wasm((ROOT / "tests/wasm/bench.wat").read_text())
+    h = Harness(code)
+    rows = host_calls(h, batches) + round_trips(h, batches) + vm_creation(code, batches)
+    rust = sorted(ROOT.glob("plugins/*/*.wasm"))
+    rows += compile_vs_load(rust[0].read_bytes(), rust[0].name) if rust else compile_vs_load(code, "bench.wat")
+    width = max(len(label) for label, _ in rows)
+    print(f"{'what':<{width}}  {'µs':>10}")
+    for label, value in rows:
+        print(f"{label:<{width}}  {value:>10.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -63,7 +63,7 @@ ALLOWED: dict[str, set[str]] = {
         "gateway.accesslog",
     },
     "gateway.devtools": {"gateway.core", "gateway.codec"},
-    "gateway.server": {"gateway"},
+    "gateway.server": {"gateway", "abi"},
     "gateway.cli": {"gateway"},
     "gateway.__main__": {"gateway"},
     "gateway.plugin_cli": {"gateway", "abi"},

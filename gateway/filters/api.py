@@ -20,7 +20,7 @@ Statuses (Envoy's semantics):
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from enum import IntEnum
 from typing import Any, Protocol
 
@@ -56,6 +56,16 @@ class RouteEntry(Protocol):
 
     @property
     def cluster_name(self) -> str: ...
+
+    @property
+    def idle_timeout(self) -> float | None:
+        """The route's stream idle timeout (seconds); None leaves the connection manager's, 0 disables."""
+        ...
+
+    @property
+    def upgrade_map(self) -> Mapping[str, bool]:
+        """Upgrade types (lowercase) the route enables or disables, overriding the connection manager's."""
+        ...
 
 
 class StreamFilterCallbacks(Protocol):

@@ -108,7 +108,6 @@ class ActiveStream:
 
     # -- input from the connection --
     def decode_headers(self, headers: HeaderMap, end_stream: bool) -> None:
-        self.info.request_headers = headers
         if end_stream:
             self._request_ended()
         self.decoder.on_headers(headers, end_stream)

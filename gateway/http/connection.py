@@ -31,6 +31,7 @@ from gateway.core.events import (
 from gateway.core.flags import ResponseFlag
 from gateway.core.headers import HeaderMap
 from gateway.core.stream_info import ConnectionInfo, StreamInfo
+from gateway.filters.api import RouteEntry
 from gateway.http.active_stream import ActiveStream
 from gateway.http.header_policy import is_upgrade_request, mutate_request_headers
 from gateway.http.local_reply import local_reply_headers
@@ -189,14 +190,25 @@ class HttpConnection:
         info = StreamInfo(self._downstream.info, protocol=codec.protocol)
         stream = ActiveStream(self, event.stream_id, info)
         self._stream = stream
-        if settings.stream_idle_timeout > 0:
-            stream.add_timer(self.loop.call_later(settings.stream_idle_timeout, self._check_stream_idle, stream))
+        upgrade = headers.get(b"upgrade") if is_upgrade_request(headers) else None
+        mutate_request_headers(headers, info, settings, upgrade is not None)
+        info.request_headers = headers
+        route = stream.route()  # resolved before the filters run, as Envoy's route cache is
+        idle_timeout = settings.stream_idle_timeout
+        if route is not None and route.idle_timeout is not None:
+            idle_timeout = route.idle_timeout
+        if idle_timeout > 0:
+            stream.add_timer(self.loop.call_later(idle_timeout, self._check_stream_idle, stream, idle_timeout))
         if settings.request_timeout > 0:
             stream.add_timer(self.loop.call_later(settings.request_timeout, self._on_request_timeout, stream))
         if settings.max_stream_duration > 0:
             stream.add_timer(self.loop.call_later(settings.max_stream_duration, self._on_max_stream_duration, stream))
-        upgrade = is_upgrade_request(headers)
-        mutate_request_headers(headers, info, settings, upgrade)
+        if codec.protocol == "HTTP/1.0" and not settings.accept_http_10:
+            stream.send_local_reply(426, b"Upgrade Required", details="low_version")
+            return
+        if upgrade is not None and not self._upgrade_allowed(upgrade.lower().decode("latin-1"), route):
+            stream.send_local_reply(403, details="upgrade_failed")
+            return
         expect = headers.get(b"expect")
         if expect is not None and expect.lower() == b"100-continue":
             # Envoy answers 100-continue itself and does not forward the expectation.
@@ -204,6 +216,14 @@ class HttpConnection:
             if not event.end_stream:
                 codec.send_informational(event.stream_id, _CONTINUE_100)
         stream.decode_headers(headers, event.end_stream)
+
+    def _upgrade_allowed(self, upgrade_type: str, route: RouteEntry | None) -> bool:
+        """The route's upgrade_configs decide when they name the type; otherwise the connection manager's."""
+        if route is not None:
+            enabled = route.upgrade_map.get(upgrade_type)
+            if enabled is not None:
+                return enabled
+        return upgrade_type in self.settings.upgrade_types
 
     def _protocol_error(self, error: CodecError) -> None:
         self.stats.cx_protocol_error.inc()
@@ -305,8 +325,12 @@ class HttpConnection:
         self._close(remote=False, abort=True)
 
     def read_disable_for_stream(self, disabled: bool) -> None:
-        self._read_disabled_by = 1 if disabled else 0
-        self._downstream.read_disable(disabled)
+        """Counted: the router (upstream full) and the filter chain (a watermark buffer) pause independently,
+        and reading resumes only when every pause was lifted."""
+        before = self._read_disabled_by
+        self._read_disabled_by = before + 1 if disabled else max(0, before - 1)
+        if (before == 0) != (self._read_disabled_by == 0):
+            self._downstream.read_disable(disabled)
 
     def _close(self, remote: bool, abort: bool = False) -> None:
         if not self._closing:
@@ -345,14 +369,13 @@ class HttpConnection:
             self.stats.rq_header_timeout.inc()
             self._close(remote=False)
 
-    def _check_stream_idle(self, stream: ActiveStream) -> None:
+    def _check_stream_idle(self, stream: ActiveStream, timeout: float) -> None:
         if stream.done:
             return
-        timeout = self.settings.stream_idle_timeout
         idle_for = time.monotonic() - stream.last_activity
         if idle_for < timeout:
             # Activity since arming: re-arm for the rest instead of resetting a timer on every chunk.
-            stream.add_timer(self.loop.call_later(timeout - idle_for, self._check_stream_idle, stream))
+            stream.add_timer(self.loop.call_later(timeout - idle_for, self._check_stream_idle, stream, timeout))
             return
         self.stats.rq_idle_timeout.inc()
         self._timeout_stream(stream, 408, b"stream timeout", "stream_idle_timeout", ResponseFlag.STREAM_IDLE_TIMEOUT)

@@ -9,6 +9,7 @@ when configured, ``via`` appended when configured.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 
 from gateway.core.headers import HeaderMap
@@ -52,6 +53,47 @@ def is_upgrade_request(headers: HeaderMap) -> bool:
     return connection is not None and b"upgrade" in connection.lower()
 
 
+# Headers that steer Envoy itself; from an external client they are dropped (Envoy's cleanEnvoyHeaders).
+_ENVOY_INTERNAL_HEADERS = frozenset(
+    (
+        b"x-envoy-decorator-operation",
+        b"x-envoy-downstream-service-cluster",
+        b"x-envoy-downstream-service-node",
+        b"x-envoy-expected-rq-timeout-ms",
+        b"x-envoy-external-address",
+        b"x-envoy-force-trace",
+        b"x-envoy-hedge-on-per-try-timeout",
+        b"x-envoy-internal",
+        b"x-envoy-ip-tags",
+        b"x-envoy-max-retries",
+        b"x-envoy-original-path",
+        b"x-envoy-retriable-header-names",
+        b"x-envoy-retriable-status-codes",
+        b"x-envoy-retry-grpc-on",
+        b"x-envoy-retry-on",
+        b"x-envoy-upstream-alt-stat-name",
+        b"x-envoy-upstream-rq-per-try-timeout-ms",
+        b"x-envoy-upstream-rq-timeout-alt-response",
+        b"x-envoy-upstream-rq-timeout-ms",
+    )
+)
+
+
+_INTERNAL_NETWORKS = tuple(
+    ipaddress.ip_network(n)
+    for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "::1/128", "fc00::/7")
+)
+
+
+def _is_internal(ip: str) -> bool:
+    """Envoy's classic default: loopback, RFC 1918 and unique-local addresses are internal."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    return any(address in network for network in _INTERNAL_NETWORKS)
+
+
 def _client_address_from_xff(xff: bytes | None, trusted_hops: int) -> str | None:
     """The address ``trusted_hops`` from the right of XFF, Envoy's rule when not using the remote address."""
     if not xff:
@@ -81,6 +123,12 @@ def mutate_request_headers(headers: HeaderMap, info: StreamInfo, settings: HcmSe
     peer_ip = conn.remote_address[0]
     if settings.use_remote_address:
         info.downstream_remote_address = conn.remote_address
+        if _is_internal(peer_ip):
+            headers.set(b"x-envoy-internal", b"true")
+        else:
+            if any(name in _ENVOY_INTERNAL_HEADERS for name, _ in headers.pairs()):
+                headers.replace_all([p for p in headers.pairs() if p[0] not in _ENVOY_INTERNAL_HEADERS])
+            headers.set(b"x-envoy-external-address", peer_ip.encode())
         if not settings.skip_xff_append:
             xff = headers.joined(b"x-forwarded-for")
             ip = peer_ip.encode()

@@ -54,3 +54,4 @@ class HcmSettings:
     delayed_close_timeout: float = 1.0
     buffer_limit: int = 1024 * 1024
     accept_http_10: bool = True
+    upgrade_types: frozenset[str] = frozenset()  # lowercase types enabled by the HCM's upgrade_configs

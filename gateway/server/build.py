@@ -140,4 +140,5 @@ def _hcm_settings(
         delayed_close_timeout=hcm.delayed_close_timeout,
         buffer_limit=listener.per_connection_buffer_limit_bytes,
         accept_http_10=hcm.http_protocol_options.accept_http_10,
+        upgrade_types=frozenset(u.upgrade_type.lower() for u in hcm.upgrade_configs if u.enabled),
     )

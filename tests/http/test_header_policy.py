@@ -78,3 +78,28 @@ def test_server_header_transformations() -> None:
         mutate_response_headers(headers, _info(), _settings(server_header_transformation=transformation))
         assert headers.get(b"server") == expected
         assert b"transfer-encoding" not in headers
+
+
+def test_edge_drops_envoy_control_headers_from_external_clients() -> None:
+    headers = HeaderMap(
+        [
+            (b":method", b"GET"),
+            (b":path", b"/"),
+            (b"x-envoy-upstream-rq-timeout-ms", b"1"),
+            (b"x-envoy-internal", b"true"),
+            (b"x-envoy-retry-on", b"5xx"),
+            (b"x-keep", b"1"),
+        ]
+    )
+    mutate_request_headers(headers, _info(), _settings(use_remote_address=True), upgrade=False)
+    assert [n for n, _ in headers if n.startswith(b"x-envoy")] == [b"x-envoy-external-address"]
+    assert headers.get(b"x-envoy-external-address") == b"192.0.2.7"
+    assert headers.get(b"x-keep") == b"1"
+
+
+def test_edge_marks_internal_clients() -> None:
+    headers = HeaderMap([(b":method", b"GET"), (b":path", b"/"), (b"x-envoy-retry-on", b"5xx")])
+    info = StreamInfo(ConnectionInfo(1, ("10.1.2.3", 5555), ("127.0.0.1", 80)))
+    mutate_request_headers(headers, info, _settings(use_remote_address=True), upgrade=False)
+    assert headers.get(b"x-envoy-internal") == b"true"
+    assert headers.get(b"x-envoy-retry-on") == b"5xx"  # trusted from an internal client

@@ -18,10 +18,12 @@ DOCUMENT = {
 }
 
 
-def respond(h: Harness, content_type: str, chunks: list[bytes], content_length: bool = True) -> Stream:
+def respond(
+    h: Harness, content_type: str, chunks: list[bytes], content_length: bool = True, **extra_headers: str
+) -> Stream:
     s = h.stream()
     s.send_request_headers({":method": "GET", ":path": "/me", ":authority": "api"}, end_of_stream=True)
-    headers = {":status": "200", "content-type": content_type}
+    headers = {":status": "200", "content-type": content_type, **extra_headers}
     if content_length:
         headers["content-length"] = str(sum(map(len, chunks)))
     assert s.send_response_headers(headers) == CONTINUE
@@ -55,6 +57,14 @@ def test_other_content_types_pass_untouched() -> None:
     h = load("json_redact", CONFIG)
     body = b'{"password": "visible in text/plain"}'
     s = respond(h, "text/plain", [body])
+    assert s.forwarded_response_body == body
+    assert s.response_header("content-length") == str(len(body))
+
+
+def test_compressed_bodies_pass_through_untouched() -> None:
+    h = load("json_redact", CONFIG)
+    body = b"\x1f\x8b compressed bytes"
+    s = respond(h, "application/json", [body], **{"content-encoding": "gzip"})
     assert s.forwarded_response_body == body
     assert s.response_header("content-length") == str(len(body))
 

@@ -64,9 +64,14 @@ impl HttpContext for JsonRedact {
         if !self.config.is_json(&content_type) {
             return Action::Continue;
         }
+        // A compressed body cannot be read as JSON here.
+        let encoding = self.get_http_response_header("content-encoding").unwrap_or_default();
+        if !encoding.is_empty() && !encoding.eq_ignore_ascii_case("identity") {
+            return Action::Continue;
+        }
         let declared = self.get_http_response_header("content-length").and_then(|v| v.trim().parse::<usize>().ok());
-        if declared.map_or(false, |len| len > self.config.max_body_bytes) {
-            debug!("json_redact: body of {:?} bytes is over the limit; passing through", declared);
+        if declared == Some(0) || declared.map_or(false, |len| len > self.config.max_body_bytes) {
+            debug!("json_redact: body of {:?} bytes is empty or over the limit; passing through", declared);
             return Action::Continue;
         }
         // The length may change and headers cannot be edited once the body flows, so drop it now.

@@ -115,3 +115,15 @@ def test_bad_configurations_are_rejected_with_a_logged_reason() -> None:
     assert_config_rejected("ext_authz", {"timeout_ms": 10}, "cluster is required")
     assert_config_rejected("ext_authz", {"cluster": "a", "timeout_ms": 0}, "timeout_ms must be")
     assert_config_rejected("ext_authz", {"cluster": "a", "fail_open": 1}, 'unknown field "fail_open"')
+
+
+def test_an_answer_arriving_after_the_stream_ended_is_dropped_quietly() -> None:
+    h = load("ext_authz", CONFIG, clusters=["authz"])
+    s, call = start(h)
+    s.complete()  # the client went away while the check was running
+    call.respond(200, {"x-user-id": "u-7"})
+    assert h.errors() == []
+    assert h.stats.vm_failures == 0
+    s2, call2 = start(h)  # the VM is still healthy for the next request
+    call2.respond(204)
+    assert s2.continued[0] == 1

@@ -329,3 +329,10 @@ def test_invalid_response_is_an_upstream_protocol_error(backend: str, shape: str
     assert not client.reusable
     assert client.receive_data(b"HTTP/1.1 200 OK\r\n\r\n") == []
     assert client.receive_eof() == []
+
+
+def test_invalid_content_length_to_send_is_refused(client: ClientCodec) -> None:
+    sid = client.next_stream_id()
+    with pytest.raises(ValueError, match="content-length"):
+        client.send_headers(sid, request(b"POST", b"/", b"h", (b"content-length", b"-1")), False)
+    assert client.data_to_send() == b""

@@ -384,3 +384,28 @@ def test_protocol_follows_each_request(server: ServerCodec) -> None:
     server.send_headers(1, response(200), True)
     server.receive_data(GET)
     assert server.protocol == "HTTP/1.1"
+
+
+def test_invalid_content_length_to_send_is_refused(server: ServerCodec) -> None:
+    server.receive_data(GET)
+    with pytest.raises(ValueError, match="content-length"):
+        server.send_headers(1, response(200, (b"content-length", b"1, 1")), False)
+    assert server.data_to_send() == b""
+
+
+def test_http10_chunked_request_is_served_then_closed(server: ServerCodec) -> None:
+    events = server.receive_data(
+        b"POST / HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+    )
+    assert [type(e) for e in events] == [HeadersReceived, DataReceived]
+    server.send_headers(1, response(200), True)
+    assert server.should_close
+
+
+def test_trailers_without_chunked_framing_are_dropped(server: ServerCodec) -> None:
+    server.receive_data(GET)
+    server.send_headers(1, response(200, (b"content-length", b"2")), False)
+    server.send_data(1, b"ok", False)
+    server.send_trailers(1, HeaderMap([(b"x-t", b"1")]))
+    assert server.data_to_send() == b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
+    assert not server.should_close

@@ -7,7 +7,7 @@ State machine, one exchange at a time (no pipelining upstream):
                                      or, on 101 to an Upgrade request, TUNNEL (raw bytes both ways)
     both DONE -> IDLE, and the connection is ``reusable`` unless it became BROKEN: the response said close or
     was close-delimited, it came before the request was fully sent, a protocol error, a reset, unexpected
-    bytes, a refused Upgrade. A BROKEN connection parses nothing more.
+    bytes, a refused Upgrade. Once a BROKEN connection's response is done, nothing more is parsed.
 
 The response body's framing depends on the request: a response to HEAD has none, whatever its headers say.
 """
@@ -24,6 +24,7 @@ from gateway.codec.http1.common import (
     SkipBody,
     connection_tokens,
     encode_fields,
+    length_to_send,
     parse_content_length,
     trailers_block,
     valid_request_line,
@@ -177,7 +178,7 @@ class Http1ClientCodec:
             fields += ((b"connection", b"upgrade"), (b"upgrade", up))
             mode = _RAW
         elif cl is not None:
-            self._remaining = parse_content_length(cl, Source.LOCAL)
+            self._remaining = length_to_send(cl)
             fields.append((b"content-length", cl))
             mode = _LENGTH if self._remaining else _DONE
         elif end_stream:

@@ -85,11 +85,25 @@ def connection_tokens(value: bytes) -> set[bytes]:
     return {t.strip().lower() for t in value.split(b",")}
 
 
+def _length(value: bytes) -> int | None:
+    """Digits only (no sign, no list, no spaces), as llhttp and Envoy accept a Content-Length."""
+    return int(value) if value.isdigit() and len(value) <= 18 else None
+
+
 def parse_content_length(value: bytes, source: Source) -> int:
-    """Digits only (no sign, no list, no spaces), as llhttp and Envoy accept it."""
-    if not value.isdigit() or len(value) > 18:
-        raise CodecError("invalid content-length", 400, source)
-    return int(value)
+    """A received Content-Length."""
+    length = _length(value)
+    if length is None:
+        raise CodecError("invalid content-length", 400 if source is Source.DOWNSTREAM else 502, source)
+    return length
+
+
+def length_to_send(value: bytes) -> int:
+    """A Content-Length in a header map we are asked to write."""
+    length = _length(value)
+    if length is None:
+        raise ValueError(f"invalid content-length {value!r} in a message to send")
+    return length
 
 
 def encode_fields(fields: list[tuple[bytes, bytes]]) -> bytes:

@@ -29,6 +29,7 @@ from gateway.codec.http1.common import (
     RequestParser,
     connection_tokens,
     encode_fields,
+    length_to_send,
     parse_content_length,
     trailers_block,
 )
@@ -416,11 +417,11 @@ class Http1ServerCodec:
             if status == b"204" or status == b"304" or ex.head:
                 mode = _NONE
                 if cl is not None and status != b"204":
-                    parse_content_length(cl, Source.LOCAL)
+                    length_to_send(cl)
                     fields.append((b"content-length", cl))
             elif cl is not None:
                 mode = _LENGTH
-                self._remaining = parse_content_length(cl, Source.LOCAL)
+                self._remaining = length_to_send(cl)
                 fields.append((b"content-length", cl))
             elif end_stream:
                 mode = _LENGTH

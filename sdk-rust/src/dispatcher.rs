@@ -515,6 +515,47 @@ mod tests {
         assert_eq!(events(), vec!["factory 2 under 1"]);
     }
 
+    struct Tcp;
+    impl Context for Tcp {}
+    impl StreamContext for Tcp {
+        fn on_new_connection(&mut self) -> Action {
+            record("new connection".to_string());
+            Action::Continue
+        }
+        fn on_downstream_data(&mut self, size: usize, eos: bool) -> Action {
+            record(format!("downstream {} {}", size, eos));
+            Action::Pause
+        }
+        fn on_upstream_close(&mut self, peer: PeerType) {
+            record(format!("upstream close {:?}", peer));
+        }
+    }
+
+    struct TcpRoot;
+    impl Context for TcpRoot {}
+    impl RootContext for TcpRoot {
+        fn get_type(&self) -> Option<ContextType> {
+            Some(ContextType::StreamContext)
+        }
+        fn create_stream_context(&self, _context_id: u32) -> Option<Box<dyn StreamContext>> {
+            Some(Box::new(Tcp))
+        }
+    }
+
+    #[test]
+    fn routes_network_callbacks_to_stream_contexts() {
+        let d = Dispatcher::default();
+        d.new_root.set(Some(|_| Box::new(TcpRoot)));
+        d.on_create_context(1, 0);
+        d.on_create_context(2, 1);
+        assert_eq!(d.with_stream(2, 9, |c| action(c.on_new_connection())), 0);
+        assert_eq!(d.with_stream(2, 9, |c| action(c.on_downstream_data(5, true))), Action::Pause as u32);
+        d.with_stream(2, (), |c| c.on_upstream_close(PeerType::from_u32(0)));
+        // HTTP callbacks do not reach a TCP context.
+        assert_eq!(d.with_http(2, 7, |_| 0), 7);
+        assert_eq!(events(), vec!["new connection", "downstream 5 true", "upstream close Unknown"]);
+    }
+
     #[test]
     fn without_a_root_factory_a_no_op_root_accepts_configuration() {
         let d = Dispatcher::default();

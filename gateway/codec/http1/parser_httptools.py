@@ -12,14 +12,13 @@ from typing import Any
 
 import httptools
 
-from gateway.codec.http1.common import SkipBody
 from gateway.core.errors import CodecError, Source
 
 
-def _translate(error: httptools.HttpParserError, source: Source) -> CodecError | SkipBody:
+def _translate(error: httptools.HttpParserError, source: Source) -> BaseException:
     cause = error.__context__
-    if isinstance(error, httptools.HttpParserCallbackError) and isinstance(cause, CodecError | SkipBody):
-        return cause
+    if isinstance(error, httptools.HttpParserCallbackError) and cause is not None:
+        return cause  # the codec's CodecError or SkipBody; anything else is a bug, never disguised as a 400
     message = str(error) or "malformed HTTP/1.1 message"
     status = 501 if "Transfer-Encoding" in message and "Content-Length" not in message else 400
     return CodecError(message, status if source is Source.DOWNSTREAM else 502, source)

@@ -23,6 +23,7 @@ from gateway.admin import AdminServer, ListenerInfo, build_admin_access_logs
 from gateway.config import load_bootstrap
 from gateway.config.errors import ConfigErrors
 from gateway.config.model import Bootstrap, Node
+from gateway.net.connection import DownstreamConnection
 from gateway.net.listener import Listener, bind_socket
 from gateway.server.build import BuiltServer, build
 from gateway.server.options import ServerOptions
@@ -31,6 +32,29 @@ from gateway.stats.store import Store
 from gateway.upstream.api import ClusterView
 
 log = logging.getLogger("gateway.server")
+
+
+class CountedConnections(set[DownstreamConnection]):
+    """A listener's live connections, counted under Envoy's ``listener.<address>.`` stats."""
+
+    def __init__(self, stats: Store, address: tuple[str, int]) -> None:
+        super().__init__()
+        host = f"[{address[0]}]".replace(":", "_") if ":" in address[0] else address[0]
+        scope = stats.scope(f"listener.{host}_{address[1]}.")
+        self._total = scope.counter("downstream_cx_total")
+        self._active = scope.gauge("downstream_cx_active")
+        self._destroy = scope.counter("downstream_cx_destroy")
+
+    def add(self, connection: DownstreamConnection) -> None:
+        super().add(connection)
+        self._total.inc()
+        self._active.inc()
+
+    def discard(self, connection: object) -> None:
+        if connection in self:
+            super().discard(connection)
+            self._active.dec()
+            self._destroy.inc()
 
 
 class Server:
@@ -64,7 +88,11 @@ class Server:
                 plan.host, plan.port, backlog=plan.config.tcp_backlog_size, reuse_port=plan.config.enable_reuse_port
             )
             listener = Listener(
-                plan.config.name, sock, plan.handler_factory, plan.config.per_connection_buffer_limit_bytes
+                plan.config.name,
+                sock,
+                plan.handler_factory,
+                plan.config.per_connection_buffer_limit_bytes,
+                connections=CountedConnections(self.built.stats, sock.getsockname()),
             )
             self._listeners.append(listener)
         await self.built.cluster_manager.start()

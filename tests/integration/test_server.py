@@ -64,6 +64,8 @@ async def test_admin_endpoints_and_quitquitquit() -> None:
         assert ready.status == 200 and ready.body.strip() == b"LIVE"
         stats = await request(admin_port, "GET", "/stats?filter=downstream_rq_2xx")
         assert b"http.ingress_http.downstream_rq_2xx: 1" in stats.body
+        listener = await request(admin_port, "GET", f"/stats?filter=^listener.127.0.0.1_{port_of(gw)}.")
+        assert f"listener.127.0.0.1_{port_of(gw)}.downstream_cx_total: 1".encode() in listener.body
         prom = await request(admin_port, "GET", "/stats/prometheus")
         assert b'envoy_cluster_upstream_rq_total{envoy_cluster_name="upstream"} 1' in prom.body
         clusters = await request(admin_port, "GET", "/clusters")

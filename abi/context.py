@@ -127,7 +127,6 @@ class AbiState(ABC):
         self.metrics: dict[int, tuple[MetricType, MetricSink]] = {}
         self.metric_sinks: dict[tuple[MetricType, str], MetricSink] = {}
         self.next_metric = [0, 1, 2]  # per type; ids ≡ type (mod 4), first 4, 5, 6
-        self.first_root_host: PluginHost | None = None
 
     @property
     def memory(self) -> GuestMemory:
@@ -147,9 +146,10 @@ class AbiState(ABC):
         context = self.ctx()
         return None if context is self.vm_context else context.root
 
-    def plugin_host(self) -> PluginHost | None:
+    def plugin_host(self) -> PluginHost:
+        """The host of the calling plugin; before any root exists (start functions), the VM's first host."""
         root = self.root()
-        return root.host if root is not None else self.first_root_host
+        return root.host if root is not None else self.default_host
 
     def stream(self) -> StreamContext | None:
         context = self.ctx()

@@ -96,8 +96,7 @@ def lookup(state: AbiState, path: bytes) -> bytes | Status:
         if stream is not None:
             value = stream.host.attribute(name)
         if value is None:
-            host = state.plugin_host()
-            value = host.attribute(name) if host is not None else None
+            value = state.plugin_host().attribute(name)
     value = _walk(value, rest) if value is not None else None
     if value is None:
         return Status.NOT_FOUND

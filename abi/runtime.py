@@ -227,8 +227,7 @@ class WasmVm(AbiState):
     # -- AbiState services --------------------------------------------------------------------------
 
     def log(self, level: LogLevel, message: str) -> None:
-        host = self.plugin_host()
-        (host or self._default_host).log(level, message)
+        self.plugin_host().log(level, message)
 
     def set_tick_period(self, root: RootContext, period_ms: int) -> None:
         self._cancel_timer(root)

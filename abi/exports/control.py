@@ -22,15 +22,13 @@ def proxy_log(state: AbiState, level: int, ptr: int, size: int) -> int:
 
 
 def proxy_get_log_level(state: AbiState, out: int) -> int:
-    host = state.plugin_host()
-    level = host.log_level() if host is not None else LogLevel.INFO
+    level = state.plugin_host().log_level()
     state.memory.write_u32(out, min(int(level), LogLevel.CRITICAL))  # Envoy's "off" (6) clamps to 5
     return OK
 
 
 def proxy_get_current_time_nanoseconds(state: AbiState, out: int) -> int:
-    host = state.plugin_host()
-    state.memory.write_u64(out, host.wall_time_ns() if host is not None else 0)
+    state.memory.write_u64(out, state.plugin_host().wall_time_ns())
     return OK
 
 

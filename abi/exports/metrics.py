@@ -17,10 +17,7 @@ def proxy_define_metric(state: AbiState, metric_type: int, name_ptr: int, name_l
     kind = MetricType(metric_type)
     sink = state.metric_sinks.get((kind, name))
     if sink is None:
-        host = state.plugin_host()
-        if host is None:
-            return Status.NOT_FOUND
-        sink = state.metric_sinks[(kind, name)] = host.define_metric(kind, name)
+        sink = state.metric_sinks[(kind, name)] = state.plugin_host().define_metric(kind, name)
     state.next_metric[kind] += 4  # every define allocates a new id, even for a known name
     metric_id = state.next_metric[kind]
     state.metrics[metric_id] = (kind, sink)

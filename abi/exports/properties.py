@@ -55,8 +55,7 @@ def proxy_call_foreign_function(state: AbiState, name_ptr: int, name_len: int, a
     arguments = state.memory.read(args_ptr, args_len)
     answer = _builtin(state, name, arguments)
     if answer is None:
-        host = state.plugin_host()
-        answer = host.foreign_function(name, arguments) if host is not None else None
+        answer = state.plugin_host().foreign_function(name, arguments)
     if answer is None:
         return Status.NOT_FOUND
     status, result = answer

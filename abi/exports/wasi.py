@@ -89,9 +89,9 @@ def args_sizes_get(state: AbiState, argc_out: int, size_out: int) -> int:
 def clock_time_get(state: AbiState, clock_id: int, precision: int, out: int) -> int:
     host = state.plugin_host()
     if clock_id == 0:
-        state.memory.write_u64(out, host.wall_time_ns() if host else state.default_host.wall_time_ns())
+        state.memory.write_u64(out, host.wall_time_ns())
     elif clock_id == 1:
-        state.memory.write_u64(out, host.monotonic_ns() if host else state.default_host.monotonic_ns())
+        state.memory.write_u64(out, host.monotonic_ns())
     else:
         return NOTSUP
     return SUCCESS

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 import wasmtime
-from abi_probe import wat
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -118,12 +117,6 @@ def test_guest_memory_checks_and_grows(tmp_path: Path) -> None:
     vm.instance.exports(vm.store)["memory"].grow(vm.store, 1)
     memory.write(65536 + 10, b"grown")  # a miss refreshes the view
     assert memory.read(65546, 5) == b"grown"
-
-
-def test_real_probe_round_trip_of_pairs() -> None:
-    pairs = [(b":path", b"/"), (b"k", b"")]
-    assert decode_pairs(encode_pairs(pairs), 1 << 20, 1024) == pairs
-    assert wat("probe").startswith(b"\0asm")
 
 
 @given(st.lists(st.tuples(st.binary(max_size=40), st.binary(max_size=40)), max_size=30))

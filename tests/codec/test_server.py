@@ -67,6 +67,12 @@ def test_absolute_form_target_overrides_host(server: ServerCodec) -> None:
     ]
 
 
+def test_absolute_form_https_ipv6(server: ServerCodec) -> None:
+    (event,) = server.receive_data(b"GET https://[::1]:8443/x/y HTTP/1.1\r\nHost: [::1]:8443\r\n\r\n")
+    assert isinstance(event, HeadersReceived)
+    assert event.headers.pairs()[1:4] == [(b":scheme", b"https"), (b":authority", b"[::1]:8443"), (b":path", b"/x/y")]
+
+
 def test_options_asterisk(server: ServerCodec) -> None:
     (event,) = server.receive_data(b"OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n")
     assert isinstance(event, HeadersReceived)

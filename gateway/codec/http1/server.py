@@ -295,7 +295,7 @@ class Http1ServerCodec:
         if url[:1] == b"/" or (url == b"*" and method == b"OPTIONS"):
             path = url
         else:
-            scheme, authority, path = _absolute_form(url, authority)
+            scheme, authority, path = _absolute_form(url)
         if authority is None and http11:
             raise CodecError("missing host header")
         pairs[0] = (b":method", method)
@@ -526,7 +526,7 @@ def _status_line(status: bytes) -> bytes:
     return line
 
 
-def _absolute_form(url: bytes, host: bytes | None) -> tuple[bytes, bytes | None, bytes]:
+def _absolute_form(url: bytes) -> tuple[bytes, bytes, bytes]:
     """Scheme, authority and path of an absolute-form target (its authority overrides Host, RFC 9112 3.2.2)."""
     scheme, sep, rest = url.partition(b"://")
     scheme = scheme.lower()

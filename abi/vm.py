@@ -216,6 +216,9 @@ class WasmEngine:
         for fn in functions:
             self._define(fn)
         self._ticker: threading.Thread | None = None
+        # Ticks seen so far, mirrored for Python: a VM re-arms its deadline only when a tick has passed
+        # since it last did (re-arming is an FFI call; within one tick the armed deadline still holds).
+        self.ticks = [0]
         self._stop = threading.Event()
         self._lock = threading.Lock()
 
@@ -254,7 +257,8 @@ class WasmEngine:
             if self._ticker is None:
                 # The thread holds the engine only weakly, so an engine nobody uses stops its ticker.
                 self._ticker = threading.Thread(target=_tick, args=(weakref.ref(self.engine), self._stop,
-                                                self.epoch_tick_ms / 1000), name="wasm-epoch", daemon=True)
+                                                self.epoch_tick_ms / 1000, self.ticks),
+                                                name="wasm-epoch", daemon=True)
                 self._ticker.start()
 
     def close(self) -> None:
@@ -263,12 +267,14 @@ class WasmEngine:
             self._ticker.join()
 
 
-def _tick(engine_ref: weakref.ref[wasmtime.Engine], stop: threading.Event, period: float) -> None:
+def _tick(engine_ref: weakref.ref[wasmtime.Engine], stop: threading.Event, period: float,
+          ticks: list[int]) -> None:
     while not stop.wait(period):
         engine = engine_ref()
         if engine is None:
             return
         engine.increment_epoch()
+        ticks[0] += 1
         del engine
 
 
@@ -321,6 +327,8 @@ class Vm:
         self.memory: GuestMemory | None = None
         self.max_memory_bytes = max_memory_bytes
         self._tick_ms = engine.epoch_tick_ms
+        self._ticks = engine.ticks
+        self._armed_at = -1  # the tick count when the deadline was last armed
         self._deadline_ticks = 1
         self.set_deadline(deadline_ms)
         self._depth = 0
@@ -351,6 +359,7 @@ class Vm:
     def set_deadline(self, deadline_ms: int) -> None:
         """Budget for each outermost guest call from now on, in whole ticks (+1 for the partial one)."""
         self._deadline_ticks = -(-deadline_ms // self._tick_ms) + 1
+        self._armed_at = -1
 
     def _bind_memory(self, struct: Any) -> None:
         ctypes.memmove(ctypes.addressof(self._memory_struct), ctypes.addressof(struct),
@@ -399,7 +408,8 @@ class Vm:
         previous = getattr(_current, "vm", None)
         _current.vm = self
         self._depth = depth + 1
-        if depth == 0:
+        if depth == 0 and self._ticks[0] != self._armed_at:
+            self._armed_at = self._ticks[0]
             _set_deadline(self._ctx, self._deadline_ticks)
         trap = self._traps[depth]
         trap.value = None

@@ -359,12 +359,12 @@ def test_trailer_limits(backend: str) -> None:
 
 def test_h2c_upgrade_offer_is_declined_and_served_as_http11(server: ServerCodec) -> None:
     h2c = (
-        b"GET /h2c HTTP/1.1\r\nHost: h\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+        b"GET /h2c HTTP/1.1\r\nHost: h\r\nConnection: Upgrade, HTTP2-Settings, TE\r\nUpgrade: h2c\r\n"
         b"HTTP2-Settings: AAA\r\nAccept: */*\r\n\r\n"
     )
     events = server.receive_data(h2c + GET)
     assert len(events) == 1 and isinstance(events[0], HeadersReceived) and events[0].end_stream
-    assert events[0].headers.pairs()[4:] == [(b"accept", b"*/*")]
+    assert events[0].headers.pairs()[4:] == [(b"connection", b"TE"), (b"accept", b"*/*")]
     server.send_headers(1, response(200), True)
     assert server.data_to_send() == b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"
     (event,) = server.resume()

@@ -48,7 +48,7 @@ from gateway.core.headers import HeaderMap
 # Response body modes.
 _NOT_STARTED, _NONE, _LENGTH, _CHUNKED, _EOF, _TUNNEL, _DONE = range(7)
 
-_H2C_FIELDS = frozenset((b"upgrade", b"http2-settings", b"connection"))
+_H2C_TOKENS = frozenset((b"upgrade", b"http2-settings"))
 _WATCHED = frozenset((b"host", b"content-length", b"transfer-encoding", b"connection", b"upgrade"))
 _RESPONSE_SKIP = FRAMING | {b":status"}
 _NO_PSEUDO = (b"", b"")
@@ -280,7 +280,7 @@ class Http1ServerCodec:
             if self._upgrade is not None and self._upgrade.lower() == b"h2c":
                 # As Envoy: h2c is not spoken here, so the offer is dropped and the request served as HTTP/1.1.
                 upgrade = False
-                self._pairs = [p for p in self._pairs if p[0] not in _H2C_FIELDS]
+                self._pairs = _decline_h2c(self._pairs)
                 self._upgrade_declined = True
         ex.http11 = http11
         # RFC 9112 6.1: a 1.0 message with transfer-encoding has faulty framing; answer it, then close.
@@ -524,6 +524,19 @@ def _status_line(status: bytes) -> bytes:
     if line is None:
         raise ValueError(f"invalid :status {status!r}")
     return line
+
+
+def _decline_h2c(pairs: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """The request without its h2c offer: no upgrade or http2-settings fields, nor their Connection tokens."""
+    out = []
+    for name, value in pairs:
+        if name == b"connection":
+            kept = [t.strip() for t in value.split(b",") if t.strip().lower() not in _H2C_TOKENS]
+            if kept:
+                out.append((name, b", ".join(kept)))
+        elif name not in _H2C_TOKENS:
+            out.append((name, value))
+    return out
 
 
 def _absolute_form(url: bytes) -> tuple[bytes, bytes, bytes]:

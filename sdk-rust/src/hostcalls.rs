@@ -45,8 +45,13 @@ fn opt_slice(value: Option<&[u8]>) -> (*const u8, usize) {
     }
 }
 
+/// Milliseconds for the ABI, where 0 means "off" (no timer, no timeout): a non-zero duration never rounds down
+/// to 0, and long ones saturate.
 fn millis(duration: Duration) -> u32 {
-    u32::try_from(duration.as_millis()).unwrap_or(u32::MAX)
+    if duration.is_zero() {
+        return 0;
+    }
+    u32::try_from(duration.as_millis()).unwrap_or(u32::MAX).max(1)
 }
 
 // ---- logging and time -------------------------------------------------------------------------------------------
@@ -535,4 +540,24 @@ pub fn get_metric(metric_id: u32) -> Result<u64, Status> {
     let mut value = 0u64;
     check(unsafe { abi::proxy_get_metric(metric_id, &mut value) })?;
     Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_become_milliseconds_without_turning_into_off() {
+        assert_eq!(millis(Duration::ZERO), 0);
+        assert_eq!(millis(Duration::from_micros(10)), 1);
+        assert_eq!(millis(Duration::from_millis(1500)), 1500);
+        assert_eq!(millis(Duration::from_secs(u64::MAX)), u32::MAX);
+    }
+
+    #[test]
+    fn without_a_host_calls_answer_unimplemented() {
+        assert_eq!(log(LogLevel::Info, "x"), Err(Status::Unimplemented));
+        assert_eq!(get_property(vec!["plugin_name"]), Err(Status::Unimplemented));
+        assert_eq!(dispatch_http_call("c", vec![], None, vec![], Duration::ZERO), Err(Status::Unimplemented));
+    }
 }

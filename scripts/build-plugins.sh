@@ -85,16 +85,17 @@ fi
 for name in "${names[@]}"; do
     start=$(date +%s%N)
     if [ "$name" = sdk-examples ]; then
-        if build "$root/sdk-rust/Cargo.toml" --examples; then
-            for source in "$root"/sdk-rust/examples/*.rs; do
-                example="$(basename "$source" .rs)"
+        for source in "$root"/sdk-rust/examples/*.rs; do
+            example="$(basename "$source" .rs)"
+            start=$(date +%s%N)
+            if build "$root/sdk-rust/Cargo.toml" --example "$example"; then
                 install "$example" "$root/sdk-rust/target/$TARGET/release/examples/$example.wasm" \
                     "$root/sdk-rust/examples/$example.wasm" "$start"
-            done
-        else
-            echo "build-plugins: sdk-rust examples FAILED" >&2
-            status=1
-        fi
+            else
+                echo "build-plugins: sdk-rust example $example FAILED" >&2
+                status=1
+            fi
+        done
         continue
     fi
     [ -f "$plugins_dir/$name/Cargo.toml" ] || die "unknown plugin '$name' (no plugins/$name/Cargo.toml)"

@@ -31,10 +31,14 @@ def make_server_codec(backend: str = "httptools", limits: CodecLimits | None = N
     return Http1ServerCodec(_parsers(backend, limits)[0], limits)
 
 
+# Envoy caps upstream response heads at 80 KiB (http_parser's historic limit), not the request side's 60.
+RESPONSE_LIMITS = CodecLimits(max_headers_kb=80)
+
+
 def make_client_codec(backend: str = "httptools", limits: CodecLimits | None = None) -> ClientCodec:
-    """An upstream HTTP/1.1 codec: writes requests, parses responses."""
-    limits = limits or CodecLimits()
+    """An upstream HTTP/1.1 codec: writes requests, parses responses (heads up to 80 KiB by default, as Envoy)."""
+    limits = limits or RESPONSE_LIMITS
     return Http1ClientCodec(_parsers(backend, limits)[1], limits)
 
 
-__all__ = ["BACKENDS", "make_client_codec", "make_server_codec"]
+__all__ = ["BACKENDS", "RESPONSE_LIMITS", "make_client_codec", "make_server_codec"]

@@ -336,3 +336,15 @@ def test_invalid_content_length_to_send_is_refused(client: ClientCodec) -> None:
     with pytest.raises(ValueError, match="content-length"):
         client.send_headers(sid, request(b"POST", b"/", b"h", (b"content-length", b"-1")), False)
     assert client.data_to_send() == b""
+
+
+def test_default_response_head_limit_is_envoys_80_kib(backend: str) -> None:
+    big = b"v" * (70 * 1024)
+    client = make_client_codec(backend)
+    start(client)
+    events = client.receive_data(b"HTTP/1.1 200 OK\r\nX-Big: " + big + b"\r\nContent-Length: 0\r\n\r\n")
+    assert isinstance(events[0], HeadersReceived) and events[0].headers.get(b"x-big") == big
+    client = make_client_codec(backend)
+    start(client)
+    (error,) = client.receive_data(b"HTTP/1.1 200 OK\r\nX-Big: " + big * 2 + b"\r\n\r\n")
+    assert isinstance(error, ProtocolErrorReceived)

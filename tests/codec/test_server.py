@@ -415,3 +415,8 @@ def test_trailers_without_chunked_framing_are_dropped(server: ServerCodec) -> No
     server.send_trailers(1, HeaderMap([(b"x-t", b"1")]))
     assert server.data_to_send() == b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
     assert not server.should_close
+
+
+def test_unknown_backend_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown HTTP/1.1 codec backend 'picohttp'"):
+        make_server_codec("picohttp")

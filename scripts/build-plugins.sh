@@ -48,7 +48,7 @@ if [ -z "${CARGO:-}" ]; then
 fi
 # The chosen rustc's own rustdoc keeps `cargo doc/test` consistent if someone runs them with this environment.
 export RUSTC
-[ -x "$(dirname "$RUSTC")/rustdoc" ] && export RUSTDOC="$(dirname "$RUSTC")/rustdoc"
+if [ -x "$(dirname "$RUSTC")/rustdoc" ]; then export RUSTDOC="$(dirname "$RUSTC")/rustdoc"; fi
 
 unit_tests=0
 if [ "${1:-}" = --test ]; then unit_tests=1; shift; fi
@@ -83,7 +83,6 @@ if [ "$unit_tests" = 1 ]; then
     done
 fi
 for name in "${names[@]}"; do
-    start=$(date +%s%N)
     if [ "$name" = sdk-examples ]; then
         for source in "$root"/sdk-rust/examples/*.rs; do
             example="$(basename "$source" .rs)"
@@ -99,6 +98,7 @@ for name in "${names[@]}"; do
         continue
     fi
     [ -f "$plugins_dir/$name/Cargo.toml" ] || die "unknown plugin '$name' (no plugins/$name/Cargo.toml)"
+    start=$(date +%s%N)
     if build "$plugins_dir/Cargo.toml" -p "$name"; then
         install "$name" "$plugins_dir/target/$TARGET/release/$name.wasm" "$plugins_dir/$name/$name.wasm" "$start"
     else

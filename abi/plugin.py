@@ -202,6 +202,8 @@ class HttpStream:
         self._failed = False
         self._replied = False
         self._ended = False  # on_log/on_destroy began: a failure now must not touch the response
+        # Trailers the plugin created from a final body callback, per direction (empty: none).
+        self.added_trailers: list[Pairs] = [[], []]
 
     # -- context plumbing ---------------------------------------------------------------------------
 
@@ -348,7 +350,8 @@ class HttpStream:
     # -- bodies -------------------------------------------------------------------------------------
 
     def on_request_body(self, data: bytes, end_of_stream: bool) -> tuple[FilterDataStatus, bytes]:
-        """Returns (CONTINUE, bytes to forward now) or (a stop status, b"") while the plugin holds data."""
+        """Returns (CONTINUE, bytes to forward now) or (a stop status, b"") while the plugin holds data.
+        After the last chunk, `added_trailers[0]` holds trailers the plugin created (send them on)."""
         return self._body("proxy_on_request_body", REQUEST, data, end_of_stream)
 
     def on_response_body(self, data: bytes, end_of_stream: bool) -> tuple[FilterDataStatus, bytes]:
@@ -366,7 +369,17 @@ class HttpStream:
         body.start = 0 if self._body_mode[direction] == FilterDataStatus.STOP_ITERATION_AND_BUFFER else (
             len(body.held) - len(data))
         body.available = True
+        # At the end of a body without trailers, the plugin may create them (Envoy's addDecodedTrailers).
+        trailer_map = MapType.HTTP_REQUEST_TRAILERS if direction == REQUEST else MapType.HTTP_RESPONSE_TRAILERS
+        created: Pairs | None = None
+        if end_of_stream and trailer_map not in ctx.maps:
+            created = ctx.maps[trailer_map] = []
+            ctx.writable.add(trailer_map)
         raw = self._call(name, ctx.id, len(body.held) - body.start, int(end_of_stream))
+        if created is not None:
+            ctx.maps.pop(trailer_map, None)
+            ctx.writable.discard(trailer_map)
+            self.added_trailers[direction] = created
         if raw is None:
             if self._failed_stop(direction, True):
                 return FilterDataStatus.STOP_ITERATION_NO_BUFFER, b""
@@ -398,9 +411,11 @@ class HttpStream:
     # -- trailers -----------------------------------------------------------------------------------
 
     def on_request_trailers(self, trailers: Pairs) -> FilterTrailersStatus:
+        """On CONTINUE, forward `drain_request_body()` (bytes the plugin held) before the trailers."""
         return self._trailers("proxy_on_request_trailers", MapType.HTTP_REQUEST_TRAILERS, REQUEST, trailers)
 
     def on_response_trailers(self, trailers: Pairs) -> FilterTrailersStatus:
+        """On CONTINUE, forward `drain_response_body()` before the trailers."""
         self._saved[MapType.HTTP_RESPONSE_TRAILERS] = trailers
         return self._trailers("proxy_on_response_trailers", MapType.HTTP_RESPONSE_TRAILERS, RESPONSE,
                               trailers)

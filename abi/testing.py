@@ -359,6 +359,12 @@ class Stream(StreamHost):
         status, forwarded = call(data, end_of_stream)
         self.actions.append(("request_body" if direction == 0 else "response_body", status))
         self._forward(direction, forwarded)
+        created = self.http.added_trailers[direction]
+        if created:  # the plugin created trailers at the end of the body: they travel on with it
+            if direction == 0:
+                self.request_trailers = created
+            else:
+                self.response_trailers = created
         return status
 
     def _trailers(self, direction: int, trailers: Pairs) -> FilterTrailersStatus | None:

@@ -138,3 +138,30 @@ def test_buffer_limit_gives_413_for_requests_and_500_for_responses(make_probe) -
     s2.send_response_body(b"123456789", end_of_stream=False)
     assert s2.local_replies[-1].status == 500
 
+
+
+def test_trailers_can_be_created_at_the_end_of_a_body() -> None:
+    import wasmtime
+
+    from abi.testing import Harness
+
+    module = wasmtime.wat2wasm('''(module
+      (import "env" "proxy_add_header_map_value" (func $add (param i32 i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (data (i32.const 16) "x-checksum")
+      (global $status (mut i32) (i32.const -1))
+      (func (export "proxy_abi_version_0_2_1"))
+      (func (export "proxy_on_memory_allocate") (param i32) (result i32) (i32.const 1024))
+      (func (export "proxy_on_request_body") (param i32 i32 i32) (result i32)
+        (global.set $status (call $add (i32.const 1) (i32.const 16) (i32.const 10) (i32.const 16) (i32.const 2)))
+        (i32.const 0))
+      (func (export "status") (result i32) (global.get $status)))''')
+    h = Harness(module)
+    s = h.stream()
+    s.send_request_headers({":path": "/"})
+    status = h.plugin.vm.vm.export("status", 0, 1)
+    s.send_request_body(b"part", end_of_stream=False)
+    assert status() == Status.BAD_ARGUMENT and s.request_trailers == []  # not before the end
+    s.send_request_body(b"last", end_of_stream=True)
+    assert status() == Status.OK
+    assert s.request_trailers == [(b"x-checksum", b"x-")]

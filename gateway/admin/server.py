@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
+from typing import cast
 
 from gateway.accesslog import AccessLog, build_access_logs, close_all
 from gateway.admin.context import AdminContext
@@ -92,8 +93,7 @@ class _AdminConnection(asyncio.Protocol):
         self._stream: StreamInfo | None = None  # the request being read
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        self._transport = cast(asyncio.Transport, transport)  # uvloop's transports do not subclass asyncio's
         peer = transport.get_extra_info("peername") or ("", 0)
         local = transport.get_extra_info("sockname") or ("", 0)
         self._info = ConnectionInfo(self._server.next_connection_id(), (peer[0], peer[1]), (local[0], local[1]))

@@ -46,6 +46,9 @@ class Formatter:
     def is_constant(self) -> bool:
         return self.constant is not None
 
+    def __repr__(self) -> str:
+        return f"Formatter({self.template!r})"
+
     def format(self, info: StreamInfo) -> str:
         if self.constant is not None:
             return self.constant

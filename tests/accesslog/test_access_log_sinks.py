@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import os
 import subprocess
 import sys
 import textwrap
@@ -13,6 +15,7 @@ import pytest
 
 from gateway.accesslog import build_access_logs, close_all
 from gateway.accesslog import sink as sink_module
+from gateway.accesslog.writer import Writer
 from gateway.config.model import AccessLog as AccessLogConfig
 from gateway.config.model import FileAccessLog, StderrAccessLog, StdoutAccessLog, SubstitutionFormatString
 from gateway.core.errors import ConfigError
@@ -140,3 +143,23 @@ def test_close_all(tmp_path: Path) -> None:
     logs[0].log(request("/1", 200))
     close_all(logs)
     assert "/1" in (tmp_path / "1.log").read_text()
+
+
+def test_a_failed_write_is_reported_and_the_writer_keeps_going(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    writer = Writer()
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # writing to a pipe nobody reads: EPIPE
+    target = tmp_path / "after.log"
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT)
+    try:
+        with caplog.at_level(logging.WARNING, logger="gateway.accesslog.writer"):
+            writer.submit(write_end, b"lost line\n")
+            writer.submit(fd, b"kept line\n")
+            assert writer.drain()
+        assert "access log write failed" in caplog.text and "10 bytes lost" in caplog.text
+        assert target.read_text() == "kept line\n"
+    finally:
+        os.close(write_end)
+        os.close(fd)

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
+import uvloop
 
 from gateway.admin import AdminServer
 
 from .helpers import FakeServer, make_server
+
+
+def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, Callable[[], Any]]:
+    """The gateway runs on uvloop: so does its admin in these tests."""
+    return {"uvloop": uvloop.new_event_loop}
 
 
 @pytest.fixture

@@ -47,7 +47,7 @@ _LENGTH, _CHUNKED, _RAW, _DONE = range(4)
 
 _WATCHED = frozenset((b"content-length", b"transfer-encoding", b"connection"))
 _STATUS = (b":status", b"")
-_REQUEST_SKIP = FRAMING | {b"host"}
+_REQUEST_SPECIAL = FRAMING | {b"host", b":method", b":scheme", b":authority", b":path"}
 _CONTENT_LENGTH_0 = (b"content-length", b"0")
 _CHUNKED_TE = (b"transfer-encoding", b"chunked")
 _CONNECTION_CLOSE = (b"connection", b"close")
@@ -147,30 +147,37 @@ class Http1ClientCodec:
             raise ValueError("the connection cannot carry another request now")
         if stream_id != self._next_id - 2:
             raise ValueError(f"stream {stream_id} was not handed out by next_stream_id()")
-        method = headers.method
-        path = headers.path
-        authority = headers.authority
+        method = path = authority = host = cl = conn = up = None
+        fields: list[tuple[bytes, bytes]] = []
+        for pair in headers.pairs():  # one pass picks out what the codec writes itself
+            name = pair[0]
+            if name in _REQUEST_SPECIAL:
+                if name == b":method":
+                    method = pair[1]
+                elif name == b":path":
+                    path = pair[1]
+                elif name == b":authority":
+                    authority = pair[1]
+                elif name == b"host":
+                    host = pair[1]
+                elif name == b"content-length":
+                    cl = pair[1]
+                elif name == b"connection":
+                    conn = pair[1]
+                elif name == b"upgrade":
+                    up = pair[1]
+                # :scheme and the other hop-by-hop framing fields are not written
+            elif name[:1] != b":":
+                fields.append(pair)
         if not method or not path:
             raise ValueError("request headers need :method and :path")
         if method == b"CONNECT":
             raise ValueError("CONNECT is not supported")
         if not valid_request_line(method, path):
             raise ValueError(f"invalid request line {method!r} {path!r}")
-        cl = conn = up = None
-        fields = [] if authority is None else [(b"host", authority)]
-        for pair in headers.pairs():
-            name = pair[0]
-            if name in _REQUEST_SKIP:
-                if name == b"content-length":
-                    cl = pair[1]
-                elif name == b"connection":
-                    conn = pair[1]
-                elif name == b"upgrade":
-                    up = pair[1]
-                elif name == b"host" and authority is None:
-                    fields.append(pair)
-            elif name[:1] != b":":
-                fields.append(pair)
+        host = authority if authority is not None else host
+        if host is not None:
+            fields.insert(0, (b"host", host))
         tokens = connection_tokens(conn) if conn is not None else ()
         upgrade = up is not None and b"upgrade" in tokens
         if upgrade:

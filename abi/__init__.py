@@ -5,8 +5,9 @@ Public API (nothing here imports `gateway`):
                configure_engine(cache_dir, epoch_tick_ms)        process-wide engine settings
                VmRegistry                                        one VM per vm_id + code per worker
   abi.plugin   PluginConfig, Plugin(module, config, host, registry)  a started, configured plugin
-               Plugin.new_stream(stream_host) -> HttpStream      on_request_headers/_body/_trailers,
-                                                                 on_response_*, on_log, on_destroy
+               validate_plugin(code, config)                     Envoy's throwaway canary
+               Plugin.new_stream(stream_host) -> HttpStream      (abi.stream) on_request_headers/_body/
+                                                                 _trailers, on_response_*, on_log, on_destroy
   abi.host     PluginHost, StreamHost (capability Protocols the embedder implements), LocalReply,
                HttpCallRequest, HttpCallResponse, PluginFailure, Metric
   abi.types    Status, FilterHeadersStatus, FilterDataStatus, FilterTrailersStatus, FailurePolicy, ...

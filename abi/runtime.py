@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from abi.cache import ModuleCache
 from abi.context import AbiState, Context, RootContext, StreamContext
 from abi.errors import PluginLoadError, VmTrap
 from abi.exports import HOST_FUNCTIONS
@@ -23,7 +24,7 @@ from abi.host import HttpCallRequest, HttpCallResponse, PluginFailure, PluginHos
 from abi.limits import DEFAULT_LIMITS, Limits
 from abi.shared import SharedStore
 from abi.types import AbiVersion, LogLevel, Status
-from abi.vm import CompiledModule, GuestFunc, ModuleCache, WasmEngine
+from abi.vm import CompiledModule, GuestFunc, WasmEngine
 
 log = logging.getLogger("abi")
 

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from abi.errors import MemoryAccessError, TrapKind, VmTrap
 from abi.memory import decode_pairs, encode_pairs
-from abi.vm import HostFunction, ModuleCache, WasmEngine
+from abi.cache import ModuleCache
+from abi.vm import HostFunction, WasmEngine
 
 MODULE = wasmtime.wat2wasm('''(module
   (import "env" "host" (func $host (param i32 i32) (result i32)))

@@ -22,9 +22,9 @@ import wasmtime
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from abi.cache import ModuleCache  # noqa: E402
 from abi.exports import HOST_FUNCTIONS  # noqa: E402
 from abi.testing import Harness  # noqa: E402
-from abi.cache import ModuleCache  # noqa: E402
 from abi.vm import WasmEngine  # noqa: E402
 
 HEADERS = {":method": "GET", ":path": "/api/v1/items?page=2", ":authority": "example.com", ":scheme": "https",

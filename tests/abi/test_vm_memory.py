@@ -9,9 +9,9 @@ import wasmtime
 from hypothesis import given
 from hypothesis import strategies as st
 
+from abi.cache import ModuleCache
 from abi.errors import MemoryAccessError, TrapKind, VmTrap
 from abi.memory import decode_pairs, encode_pairs
-from abi.cache import ModuleCache
 from abi.vm import HostFunction, WasmEngine
 
 MODULE = wasmtime.wat2wasm('''(module

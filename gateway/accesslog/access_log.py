@@ -32,6 +32,10 @@ class AccessLog:
     def flush(self) -> None:
         self._sink.flush()
 
+    def reopen(self) -> None:
+        """Start a new file after log rotation (the server calls this on SIGUSR1, as Envoy does)."""
+        self._sink.reopen()
+
     def close(self) -> None:
         self._sink.close()
 
@@ -53,6 +57,11 @@ def close_all(logs: Sequence[AccessLog]) -> None:
         log.close()
 
 
+def reopen_all(logs: Sequence[AccessLog]) -> None:
+    for log in logs:
+        log.reopen()
+
+
 def _build(config: AccessLogConfig, path: str) -> AccessLog:
     sink_config = config.typed_config
     formatter = _formatter(sink_config.log_format, f"{path}.log_format")
@@ -62,9 +71,9 @@ def _build(config: AccessLogConfig, path: str) -> AccessLog:
         except OSError as exc:
             raise ConfigError(f"{path}.path", f"cannot open access log {sink_config.path!r}: {exc.strerror}") from None
     elif isinstance(sink_config, StdoutAccessLog):
-        sink = Sink("stdout", sys.stdout.fileno(), owns_fd=False)
+        sink = Sink.stream(sys.stdout.fileno())
     elif isinstance(sink_config, StderrAccessLog):
-        sink = Sink("stderr", sys.stderr.fileno(), owns_fd=False)
+        sink = Sink.stream(sys.stderr.fileno())
     else:
         assert_never(sink_config)
     return AccessLog(config.name, formatter, sink)

@@ -5,23 +5,18 @@
 from __future__ import annotations
 
 import asyncio
-import os
 
-from gateway.accesslog.writer import WRITER, Writer
+from gateway.accesslog.writer import WRITER, LogFile, Writer
 
 FLUSH_INTERVAL_S = 1.0
 FLUSH_BYTES = 64 * 1024
 
 
 class Sink:
-    """Lines for one file descriptor. ``owns_fd``: close it on ``close`` (files we opened, not stdout/stderr)."""
+    __slots__ = ("_file", "_writer", "_lines", "_size", "_timer", "_closed")
 
-    __slots__ = ("name", "_fd", "_owns_fd", "_writer", "_lines", "_size", "_timer", "_closed")
-
-    def __init__(self, name: str, fd: int, owns_fd: bool, writer: Writer = WRITER) -> None:
-        self.name = name
-        self._fd = fd
-        self._owns_fd = owns_fd
+    def __init__(self, file: LogFile, writer: Writer = WRITER) -> None:
+        self._file = file
         self._writer = writer
         self._lines: list[str] = []
         self._size = 0
@@ -31,8 +26,12 @@ class Sink:
     @classmethod
     def open_file(cls, path: str) -> Sink:
         """Open (create, append) at config time, so a bad path fails the config, not the first request."""
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        return cls(path, fd, owns_fd=True)
+        return cls(LogFile.open(path))
+
+    @classmethod
+    def stream(cls, fd: int) -> Sink:
+        """stdout or stderr: written to, never reopened or closed."""
+        return cls(LogFile("", fd))
 
     def write(self, line: str) -> None:
         if self._closed:
@@ -59,7 +58,14 @@ class Sink:
         data = "".join(self._lines).encode("utf-8", "surrogateescape")
         self._lines.clear()
         self._size = 0
-        self._writer.submit(self._fd, data)
+        self._writer.submit(self._file, data)
+
+    def reopen(self) -> None:
+        """After log rotation (Envoy does this on SIGUSR1): lines buffered so far go to the old file, later
+        ones to a new file at the same path. Returns at once; the writer thread does the reopening."""
+        if self._file.path and not self._closed:
+            self.flush()
+            self._writer.call(self._file.reopen)
 
     def close(self) -> None:
         """Flush, wait for the writer to finish this sink's batches, release the file. Idempotent."""
@@ -68,5 +74,4 @@ class Sink:
         self.flush()
         self._closed = True
         self._writer.drain()
-        if self._owns_fd:
-            os.close(self._fd)
+        self._file.close()

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from gateway.accesslog import build_access_logs, close_all
+from gateway.accesslog import build_access_logs, close_all, reopen_all
 from gateway.accesslog import sink as sink_module
-from gateway.accesslog.writer import Writer
+from gateway.accesslog.writer import LogFile, Writer
 from gateway.config.model import AccessLog as AccessLogConfig
 from gateway.config.model import FileAccessLog, StderrAccessLog, StdoutAccessLog, SubstitutionFormatString
 from gateway.core.errors import ConfigError
@@ -103,7 +103,7 @@ def test_json_format_with_omit_empty_values(tmp_path: Path) -> None:
 def test_stdout_and_stderr_sinks_write_to_the_process_streams() -> None:
     script = textwrap.dedent(
         """
-        from gateway.accesslog import build_access_logs, close_all
+        from gateway.accesslog import build_access_logs, close_all, reopen_all
         from gateway.config.model import AccessLog, StderrAccessLog, StdoutAccessLog, SubstitutionFormatString
         from gateway.core.stream_info import ConnectionInfo, StreamInfo
 
@@ -152,14 +152,27 @@ def test_a_failed_write_is_reported_and_the_writer_keeps_going(
     read_end, write_end = os.pipe()
     os.close(read_end)  # writing to a pipe nobody reads: EPIPE
     target = tmp_path / "after.log"
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT)
+    file = LogFile.open(str(target))
     try:
         with caplog.at_level(logging.WARNING, logger="gateway.accesslog.writer"):
-            writer.submit(write_end, b"lost line\n")
-            writer.submit(fd, b"kept line\n")
+            writer.submit(LogFile("pipe", write_end), b"lost line\n")
+            writer.submit(file, b"kept line\n")
             assert writer.drain()
-        assert "access log write failed" in caplog.text and "10 bytes lost" in caplog.text
+        assert "access log write failed (pipe)" in caplog.text and "10 bytes lost" in caplog.text
         assert target.read_text() == "kept line\n"
     finally:
         os.close(write_end)
-        os.close(fd)
+        file.close()
+
+
+def test_reopen_after_rotation(tmp_path: Path) -> None:
+    target = tmp_path / "access.log"
+    (log,) = build_access_logs([file_log(target, SubstitutionFormatString(text_format="%REQ(:PATH)%\n"))])
+    log.log(request("/before", 200))
+    target.rename(tmp_path / "access.log.1")  # what logrotate does before signalling
+    log.log(request("/buffered", 200))
+    reopen_all([log])
+    log.log(request("/after", 200))
+    log.close()
+    assert (tmp_path / "access.log.1").read_text() == "/before\n/buffered\n"
+    assert target.read_text() == "/after\n"

@@ -103,9 +103,9 @@ class Http1ClientCodec:
         self._stream_id = 0  # the exchange in progress; 0 when idle
         self._out: list[bytes] = []
         self._events: list[StreamEvent] = []
-        self._broken = False
-        self._stopped = False
-        self._tunnel = False
+        self._broken = False  # never reusable again (see the module docstring)
+        self._stopped = False  # nothing more is parsed: an error, or a broken connection's last response is done
+        self._tunnel = False  # after a 101: raw bytes both ways
         self._req_mode = _DONE
         self._remaining = 0
         self._req_done = True
@@ -115,7 +115,8 @@ class Http1ClientCodec:
         self._upgrade = False
         self._keep_alive = True
         self._eof_body = False
-        self._informational = 0
+        self._informational = 0  # 1xx heads seen for the current request
+        # The bytes of a response to HEAD, when the parser cannot skip its body (see _skipped_body).
         self._head_buf: bytearray | None = None
         self._reset_message()
         self._parser_factory = parser_factory

@@ -34,7 +34,7 @@ import itertools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from abi.host import (
     Cancellable,
@@ -87,8 +87,7 @@ def _get(pairs: Pairs, name: str) -> str | None:
     return next((v.decode("utf-8", "replace") for k, v in pairs if k == key), None)
 
 
-@dataclass(frozen=True)
-class LogEntry:
+class LogEntry(NamedTuple):
     level: LogLevel
     message: str
 
@@ -444,33 +443,8 @@ class Stream(StreamHost):
 
     def _derived(self, name: str) -> object | None:
         """Attributes computed from what the stream carried, as Envoy derives them."""
-        req, resp = self.request_headers, self.response_headers
-        path = _get(req, ":path")
-        derived: dict[str, Callable[[], object | None]] = {
-            "request.path": lambda: path,
-            "request.url_path": lambda: path.split("?", 1)[0] if path is not None else None,
-            "request.query": lambda: (path.split("?", 1)[1] if "?" in path else "") if path is not None else None,
-            "request.host": lambda: _get(req, ":authority"),
-            "request.scheme": lambda: _get(req, ":scheme"),
-            "request.method": lambda: _get(req, ":method"),
-            "request.referer": lambda: _get(req, "referer"),
-            "request.useragent": lambda: _get(req, "user-agent"),
-            "request.id": lambda: _get(req, "x-request-id"),
-            "request.protocol": lambda: "HTTP/1.1",
-            "request.headers": lambda: _joined(req) if req else None,
-            "response.code": lambda: int(s) if (s := _get(resp, ":status")) and s.isdigit() else None,
-            "response.headers": lambda: _joined(resp) if resp else None,
-            "response.trailers": lambda: _joined(self.response_trailers) if self.response_trailers else None,
-            "source.address": lambda: "127.0.0.1:40000",
-            "source.port": lambda: 40000,
-            "destination.address": lambda: "127.0.0.1:10000",
-            "destination.port": lambda: 10000,
-            "connection.id": lambda: 1,
-            "connection_id": lambda: 1,
-            "connection.mtls": lambda: False,
-        }
-        compute = derived.get(name)
-        value = compute() if compute is not None else None
+        compute = _DERIVED.get(name)
+        value = compute(self) if compute is not None else None
         return value if value is not None else self.h.properties.get(name)
 
     # -- assertion helpers --------------------------------------------------------------------------
@@ -503,6 +477,46 @@ def _joined(pairs: Pairs) -> dict[str, str]:
         k, v = key.decode("utf-8", "replace"), value.decode("utf-8", "replace")
         merged[k] = f"{merged[k]},{v}" if k in merged else v
     return merged
+
+
+def _path_part(stream: Stream, part: int) -> str | None:
+    path = _get(stream.request_headers, ":path")
+    if path is None:
+        return None
+    pieces = path.split("?", 1)
+    return pieces[part] if part < len(pieces) else ""
+
+
+def _status(stream: Stream) -> int | None:
+    value = _get(stream.response_headers, ":status")
+    return int(value) if value is not None and value.isdigit() else None
+
+
+# Stream attributes the harness derives from the headers it carried; anything else comes from the
+# `properties` given to `Harness.stream()` or to the Harness (root-level).
+_DERIVED: dict[str, Callable[[Stream], object | None]] = {
+    "request.path": lambda s: _get(s.request_headers, ":path"),
+    "request.url_path": lambda s: _path_part(s, 0),
+    "request.query": lambda s: _path_part(s, 1),
+    "request.host": lambda s: _get(s.request_headers, ":authority"),
+    "request.scheme": lambda s: _get(s.request_headers, ":scheme"),
+    "request.method": lambda s: _get(s.request_headers, ":method"),
+    "request.referer": lambda s: _get(s.request_headers, "referer"),
+    "request.useragent": lambda s: _get(s.request_headers, "user-agent"),
+    "request.id": lambda s: _get(s.request_headers, "x-request-id"),
+    "request.protocol": lambda s: "HTTP/1.1",
+    "request.headers": lambda s: _joined(s.request_headers) if s.request_headers else None,
+    "response.code": _status,
+    "response.headers": lambda s: _joined(s.response_headers) if s.response_headers else None,
+    "response.trailers": lambda s: _joined(s.response_trailers) if s.response_trailers else None,
+    "source.address": lambda s: "127.0.0.1:40000",
+    "source.port": lambda s: 40000,
+    "destination.address": lambda s: "127.0.0.1:10000",
+    "destination.port": lambda s: 10000,
+    "connection.id": lambda s: 1,
+    "connection_id": lambda s: 1,
+    "connection.mtls": lambda s: False,
+}
 
 
 __all__ = ["CONTINUE", "STOP", "Harness", "HttpCall", "LogEntry", "Stream", "to_pairs"]

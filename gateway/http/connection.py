@@ -15,9 +15,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from http import HTTPStatus
 from typing import Protocol
 
 from gateway.codec import make_server_codec
+from gateway.codec.http1.common import STATUS_LINES, encode_fields
 from gateway.core.errors import CodecError
 from gateway.core.events import (
     ConnectionTerminated,
@@ -33,7 +35,7 @@ from gateway.core.headers import HeaderMap
 from gateway.core.stream_info import ConnectionInfo, StreamInfo
 from gateway.filters.api import RouteEntry
 from gateway.http.active_stream import ActiveStream
-from gateway.http.header_policy import is_upgrade_request, mutate_request_headers
+from gateway.http.header_policy import is_upgrade_request, mutate_request_headers, mutate_response_headers
 from gateway.http.local_reply import local_reply_headers
 from gateway.http.settings import HcmSettings
 from gateway.http.stats import HcmStats
@@ -41,6 +43,8 @@ from gateway.http.stats import HcmStats
 log = logging.getLogger("gateway.http")
 
 _CONTINUE_100 = HeaderMap.from_list([(b":status", b"100")])
+# Envoy's response code details for the codec's refusals, by the status they get.
+_CODEC_ERROR_DETAILS = {431: "http1.headers_too_large", 501: "http1.invalid_transfer_encoding"}
 
 
 class Downstream(Protocol):
@@ -102,12 +106,13 @@ class HttpConnection:
         self.stats.cx_rx_bytes_total.add(len(data))
         if self._closing:
             return
-        if self._stream is None and self._headers_timer is None and self.settings.request_headers_timeout > 0:
-            self._headers_timer = self.loop.call_later(
-                self.settings.request_headers_timeout, self._on_request_headers_timeout
-            )
         self._dispatch(self._codec.receive_data(data))
         self._flush()
+        if self._stream is None and self._headers_timer is None and not self._closing:
+            # A request head is still arriving (a complete one made a stream): only now is a timer worth it.
+            timeout = self.settings.request_headers_timeout
+            if timeout > 0:
+                self._headers_timer = self.loop.call_later(timeout, self._on_request_headers_timeout)
 
     def on_eof(self) -> None:
         stream = self._stream
@@ -163,7 +168,7 @@ class HttpConnection:
                 if stream is not None:
                     stream.decode_trailers(event.trailers)
             elif type(event) is ProtocolErrorReceived:
-                self._protocol_error(event.error)
+                self._protocol_error(event.error, event.stream_id)
                 return
             elif type(event) is StreamReset:
                 if stream is not None:
@@ -211,9 +216,10 @@ class HttpConnection:
             return
         expect = headers.get(b"expect")
         if expect is not None and expect.lower() == b"100-continue":
-            # Envoy answers 100-continue itself and does not forward the expectation.
+            # Envoy answers 100-continue itself (counted as a 1xx response) and does not forward the expectation.
             headers.remove(b"expect")
             if not event.end_stream:
+                stats.record_status(100)
                 codec.send_informational(event.stream_id, _CONTINUE_100)
         stream.decode_headers(headers, event.end_stream)
 
@@ -225,40 +231,56 @@ class HttpConnection:
                 return enabled
         return upgrade_type in self.settings.upgrade_types
 
-    def _protocol_error(self, error: CodecError) -> None:
+    def _protocol_error(self, error: CodecError, stream_id: int) -> None:
         self.stats.cx_protocol_error.inc()
         stream = self._stream
+        # As Envoy's codec: the reason phrase as the body, the kind of fault in the details.
+        status = error.status
+        body = HTTPStatus(status).phrase.encode()
+        details = _CODEC_ERROR_DETAILS.get(status, "http1.codec_error")
         if stream is not None and not stream.done:
             stream.info.set_flag(ResponseFlag.DOWNSTREAM_PROTOCOL_ERROR)
             if not stream.response_started:
-                stream.send_local_reply(error.status, str(error).encode(), details="codec_error")
+                stream.send_local_reply(status, body, details=details)
             else:
-                stream.reset_stream(ResponseFlag.DOWNSTREAM_PROTOCOL_ERROR, "codec_error")
+                stream.reset_stream(ResponseFlag.DOWNSTREAM_PROTOCOL_ERROR, details)
         elif stream is None:
-            self._bare_reply(error.status, str(error).encode())
+            self._bare_reply(stream_id, status, body, details)
         self._closing = True
         self._flush()
         self._downstream.close()
 
-    def _bare_reply(self, status: int, body: bytes) -> None:
-        """A reply to bytes that never became a request (bad request line or headers): no filters, no stream."""
-        stream_id = 1
-        info = StreamInfo(self._downstream.info, protocol=self._codec.protocol)
-        info.response_code = status
-        info.response_code_details = "codec_error"
-        info.set_flag(ResponseFlag.DOWNSTREAM_PROTOCOL_ERROR)
-        headers = local_reply_headers(status, body, None)
-        headers.add(b"connection", b"close")
+    def _bare_reply(self, stream_id: int, status: int, body: bytes, details: str) -> None:
+        """A reply to bytes that never became a request (a bad head): no filters, no stream."""
+        info, headers = self._bare_info(status, body, details, ResponseFlag.DOWNSTREAM_PROTOCOL_ERROR)
         try:
             self._codec.send_headers(stream_id, headers, not body)
             if body:
                 self._codec.send_data(stream_id, body, True)
         except Exception:
             log.debug("could not write a bare %d reply", status, exc_info=True)
+        self._log_bare(info)
+
+    def _bare_info(self, status: int, body: bytes, details: str, flag: ResponseFlag) -> tuple[StreamInfo, HeaderMap]:
+        info = StreamInfo(self._downstream.info, protocol=self._codec.protocol)
+        info.response_code = status
+        info.response_code_details = details
+        info.set_flag(flag)
+        headers = local_reply_headers(status, body, None)
+        mutate_response_headers(headers, info, self.settings)
+        headers.add(b"connection", b"close")
+        info.response_headers = headers
+        info.bytes_sent = len(body)
+        return info, headers
+
+    def _log_bare(self, info: StreamInfo) -> None:
         info.end_monotonic = time.monotonic()
-        self.stats.record_status(status)
+        self.stats.record_status(info.response_code)
         for sink in self.settings.access_logs:
-            sink.log(info)
+            try:
+                sink.log(info)
+            except Exception:
+                log.exception("access log failed")
 
     # -- writes from the stream --
     def write_informational(self, stream_id: int, headers: HeaderMap) -> None:
@@ -266,6 +288,10 @@ class HttpConnection:
         self._schedule_flush()
 
     def write_headers(self, stream: ActiveStream, headers: HeaderMap, end_stream: bool) -> None:
+        if not stream.request_complete and stream.info.response_code != 101:
+            # Answered before the request ended: the rest of it cannot be skipped reliably, so the connection
+            # closes after this response, and says so (as Envoy does).
+            self._closing = True
         if self._draining or self._closing:
             headers.set(b"connection", b"close")
         self._codec.send_headers(stream.stream_id, headers, end_stream)
@@ -364,10 +390,20 @@ class HttpConnection:
             self._close(remote=False)
 
     def _on_request_headers_timeout(self) -> None:
+        """A request head began but did not finish in time: Envoy's 408, then close. The codec holds no stream
+        for an unfinished head, so the reply is written here, directly."""
         self._headers_timer = None
-        if self._stream is None and not self._closing:
-            self.stats.rq_header_timeout.inc()
-            self._close(remote=False)
+        if self._stream is not None or self._closing:
+            return
+        self.stats.rq_header_timeout.inc()
+        body = b"request header timeout"
+        info, headers = self._bare_info(408, body, "request_header_timeout", ResponseFlag.NONE)
+        fields = [pair for pair in headers.pairs() if pair[0] != b":status"]
+        out = STATUS_LINES[b"408"] + encode_fields(fields) + b"\r\n" + body
+        self.stats.cx_tx_bytes_total.add(len(out))
+        self._downstream.write(out)
+        self._log_bare(info)
+        self._close(remote=False)
 
     def _check_stream_idle(self, stream: ActiveStream, timeout: float) -> None:
         if stream.done:
@@ -378,24 +414,26 @@ class HttpConnection:
             stream.add_timer(self.loop.call_later(timeout - idle_for, self._check_stream_idle, stream, timeout))
             return
         self.stats.rq_idle_timeout.inc()
-        self._timeout_stream(stream, 408, b"stream timeout", "stream_idle_timeout", ResponseFlag.STREAM_IDLE_TIMEOUT)
+        self._timeout_stream(stream, b"stream timeout", "stream_idle_timeout", ResponseFlag.STREAM_IDLE_TIMEOUT)
 
     def _on_request_timeout(self, stream: ActiveStream) -> None:
         if stream.done or stream.request_complete:
             return
         self.stats.rq_timeout.inc()
-        self._timeout_stream(stream, 408, b"request timeout", "request_overall_timeout", ResponseFlag.NONE)
+        self._timeout_stream(stream, b"request timeout", "request_overall_timeout", ResponseFlag.NONE)
 
     def _on_max_stream_duration(self, stream: ActiveStream) -> None:
         if stream.done:
             return
         self.stats.rq_max_duration_reached.inc()
         self._timeout_stream(
-            stream, 408, b"downstream duration timeout", "max_duration_timeout", ResponseFlag.DURATION_TIMEOUT
+            stream, b"downstream duration timeout", "max_duration_timeout", ResponseFlag.DURATION_TIMEOUT
         )
 
-    def _timeout_stream(self, stream: ActiveStream, status: int, body: bytes, details: str, flag: ResponseFlag) -> None:
+    def _timeout_stream(self, stream: ActiveStream, body: bytes, details: str, flag: ResponseFlag) -> None:
         if stream.response_started:
             stream.reset_stream(flag, details)
         else:
+            # Envoy: 504 when the whole request is in (the connection stays usable), 408 while it is arriving.
+            status = 504 if stream.request_complete else 408
             stream.send_local_reply(status, body, details=details, flag=flag)

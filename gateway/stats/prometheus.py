@@ -11,21 +11,19 @@ the braces, even with no labels.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from gateway.stats.render import ALL, Selection, format_number, selected_histograms, selected_scalars
 from gateway.stats.store import Counter, Gauge, Histogram, Store
-from gateway.stats.tags import TagExtractor, Tags
+from gateway.stats.tags import TagExtractor
 
 CUSTOM_NAMESPACES: tuple[str, ...] = ("wasmcustom.",)
 
 _INVALID_CHARS = re.compile(r"[^a-zA-Z0-9_]")
 
-_INF_BUCKET = 'le="+Inf"'
-
-_default_extractor = TagExtractor()
 
 Stat = TypeVar("Stat", Counter, Gauge, Histogram)
 
@@ -48,20 +46,38 @@ def label_value(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-def _labels(tags: Tags, extra: str = "") -> str:
-    parts = [f'{label_name(tag)}="{label_value(value)}"' for tag, value in tags]
-    if extra:
-        parts.append(extra)
-    return "{" + ",".join(parts) + "}"
+class _Series:
+    """Per stat name: its exposed metric name and rendered labels (``k="v",k="v"``), computed once."""
+
+    def __init__(self, extractor: TagExtractor) -> None:
+        self._extractor = extractor
+        self._cache: dict[str, tuple[str | None, str]] = {}
+
+    def of(self, stat_name: str) -> tuple[str | None, str]:
+        cached = self._cache.get(stat_name)
+        if cached is None:
+            base, tags = self._extractor.extract(stat_name)
+            labels = ",".join(f'{label_name(tag)}="{label_value(value)}"' for tag, value in tags)
+            cached = self._cache[stat_name] = (metric_name(base), labels)
+        return cached
 
 
-def render_prometheus(store: Store, selection: Selection = ALL, extractor: TagExtractor = _default_extractor) -> str:
+_default_series = _Series(TagExtractor())
+
+
+@functools.cache
+def _bucket_bounds(bounds: tuple[float, ...]) -> tuple[str, ...]:
+    return tuple(format_number(bound) for bound in bounds)
+
+
+def render_prometheus(store: Store, selection: Selection = ALL, extractor: TagExtractor | None = None) -> str:
+    series = _default_series if extractor is None else _Series(extractor)
     scalars = selected_scalars(store, selection)
     out: list[str] = []
     seen: set[str] = set()  # a metric name may carry only one TYPE: the first type to claim it wins
-    _render_family(out, seen, "counter", [s for s in scalars if isinstance(s, Counter)], extractor, _scalar_lines)
-    _render_family(out, seen, "gauge", [s for s in scalars if isinstance(s, Gauge)], extractor, _scalar_lines)
-    _render_family(out, seen, "histogram", selected_histograms(store, selection), extractor, _histogram_lines)
+    _render_family(out, seen, "counter", [s for s in scalars if isinstance(s, Counter)], series, _scalar_lines)
+    _render_family(out, seen, "gauge", [s for s in scalars if isinstance(s, Gauge)], series, _scalar_lines)
+    _render_family(out, seen, "histogram", selected_histograms(store, selection), series, _histogram_lines)
     return "".join(out)
 
 
@@ -70,37 +86,34 @@ def _render_family(
     seen: set[str],
     kind: str,
     stats: Sequence[Stat],
-    extractor: TagExtractor,
-    lines: Callable[[str, Tags, Stat], list[str]],
+    series: _Series,
+    lines: Callable[[list[str], str, str, Stat], None],
 ) -> None:
-    groups: dict[str, list[tuple[Tags, Stat]]] = {}
+    groups: dict[str, list[tuple[str, Stat]]] = {}
     for stat in stats:  # sorted by name, so each group is too
-        base, tags = extractor.extract(stat.name)
-        name = metric_name(base)
+        name, labels = series.of(stat.name)
         if name is not None:
-            groups.setdefault(name, []).append((tags, stat))
+            groups.setdefault(name, []).append((labels, stat))
     for name in sorted(groups):
         if name in seen:
             continue
         seen.add(name)
         out.append(f"# TYPE {name} {kind}\n")
-        for tags, stat in groups[name]:
-            out.extend(lines(name, tags, stat))
+        for labels, stat in groups[name]:
+            lines(out, name, labels, stat)
         out.append("\n")
 
 
-def _scalar_lines(name: str, tags: Tags, stat: Counter | Gauge) -> list[str]:
-    return [f"{name}{_labels(tags)} {stat.value}\n"]
+def _scalar_lines(out: list[str], name: str, labels: str, stat: Counter | Gauge) -> None:
+    out.append(f"{name}{{{labels}}} {stat.value}\n")
 
 
-def _histogram_lines(name: str, tags: Tags, histogram: Histogram) -> list[str]:
-    lines: list[str] = []
+def _histogram_lines(out: list[str], name: str, labels: str, histogram: Histogram) -> None:
+    bucket = f'{name}_bucket{{{labels}{"," if labels else ""}le="'
     cumulative = 0
-    for bound, count in zip(histogram.bounds, histogram.counts, strict=False):
+    for bound, count in zip(_bucket_bounds(histogram.bounds), histogram.counts, strict=False):
         cumulative += count
-        le = 'le="' + format_number(bound) + '"'
-        lines.append(f"{name}_bucket{_labels(tags, le)} {cumulative}\n")
-    lines.append(f"{name}_bucket{_labels(tags, _INF_BUCKET)} {histogram.count}\n")
-    lines.append(f"{name}_sum{_labels(tags)} {format_number(histogram.sum)}\n")
-    lines.append(f"{name}_count{_labels(tags)} {histogram.count}\n")
-    return lines
+        out.append(f'{bucket}{bound}"}} {cumulative}\n')
+    out.append(f'{bucket}+Inf"}} {histogram.count}\n')
+    out.append(f"{name}_sum{{{labels}}} {format_number(histogram.sum)}\n")
+    out.append(f"{name}_count{{{labels}}} {histogram.count}\n")

@@ -91,7 +91,7 @@ def render_json(store: Store, selection: Selection = ALL) -> str:
                 }
             }
         )
-    return json.dumps({"stats": entries}, indent=2)
+    return json.dumps({"stats": entries}, separators=(",", ":"))
 
 
 def _json_quantiles(histogram: Histogram) -> Iterator[dict[str, float | None]]:

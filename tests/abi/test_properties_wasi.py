@@ -147,3 +147,17 @@ def test_wasi_filesystem_and_sockets_are_denied(probe: Probe) -> None:
     assert wasi(probe, "sched_yield") == 0
     assert wasi(probe, "proc_exit", 3) == 0  # returns: the call only logs
     assert probe.h.logs[-1].message == "proc_exit(3) called; ignored"
+
+
+def test_foreign_function_callback_gets_its_arguments_as_buffer_8(probe: Probe) -> None:
+    from abi.types import BufferType
+
+    root = probe.h.plugin.root
+    out = probe.out()
+    assert probe.call("proxy_get_buffer_bytes", BufferType.FOREIGN_FUNCTION_ARGUMENTS, 0, 10, out, out + 4) \
+        == Status.NOT_FOUND  # nothing was ever passed
+    probe.vm.call_foreign(root, 7, b"payload")
+    assert probe.events()[-1] == ("foreign_function", root.id, 7)
+    status = probe.call("proxy_get_buffer_bytes", BufferType.FOREIGN_FUNCTION_ARGUMENTS, 0, 0xFFFFFFFF, out,
+                        out + 4)
+    assert status == Status.OK and probe.out_buf(out) == b"payload"

@@ -19,7 +19,7 @@ from typing import Protocol
 from abi.cache import ModuleCache
 from abi.context import AbiState, Context, RootContext, StreamContext
 from abi.errors import PluginLoadError, VmTrap
-from abi.exports import HOST_FUNCTIONS
+from abi.exports import HOST_FUNCTIONS, VARIANTS
 from abi.host import HttpCallRequest, HttpCallResponse, PluginFailure, PluginHost
 from abi.limits import DEFAULT_LIMITS, Limits
 from abi.shared import SharedStore
@@ -52,7 +52,7 @@ def default_engine() -> WasmEngine:
     with _engine_lock:
         if _engine is None:
             _engine = WasmEngine(HOST_FUNCTIONS, ModuleCache(ModuleCache.default_directory()),
-                                 DEFAULT_LIMITS.epoch_tick_ms)
+                                 DEFAULT_LIMITS.epoch_tick_ms, VARIANTS)
         return _engine
 
 
@@ -62,7 +62,8 @@ def configure_engine(cache_dir: str | None, epoch_tick_ms: int = DEFAULT_LIMITS.
     from pathlib import Path
 
     with _engine_lock:
-        _engine = WasmEngine(HOST_FUNCTIONS, ModuleCache(Path(cache_dir) if cache_dir else None), epoch_tick_ms)
+        _engine = WasmEngine(HOST_FUNCTIONS, ModuleCache(Path(cache_dir) if cache_dir else None), epoch_tick_ms,
+                             VARIANTS)
         return _engine
 
 

@@ -159,36 +159,45 @@ class WasmEngine:
     """One wasmtime engine, its ticker thread, compile cache and linker with every host function."""
 
     def __init__(self, functions: Iterable[HostFunction], cache: ModuleCache | None = None,
-                 epoch_tick_ms: int = 5) -> None:
+                 epoch_tick_ms: int = 5, variants: Iterable[HostFunction] = ()) -> None:
+        """`variants` are other signatures of some imports, linked only for modules that import them so
+        (an SDK's mistyped declarations); a linker holds one definition per name, so each set of variants
+        gets its own linker, built on first use."""
         config, self._engine_key = _engine_config(epoch_tick_ms)
         self.engine = wasmtime.Engine(config)
         self.cache = cache or ModuleCache(None)
         self.epoch_tick_ms = epoch_tick_ms
-        self.functions: dict[tuple[str, str], HostFunction] = {}
-        self.linker = wasmtime.Linker(self.engine)
+        self.functions = {(fn.module, fn.name): fn for fn in functions}
+        self.variants = {(fn.module, fn.name, fn.signature()): fn for fn in variants}
         self._callbacks: list[Any] = []  # the C side holds raw pointers to these
-        for fn in functions:
-            self._define(fn)
+        self._lock = threading.Lock()
+        self.linker = self._build_linker(())
+        self._linkers: dict[frozenset[HostFunction], wasmtime.Linker] = {frozenset(): self.linker}
         self._ticker: threading.Thread | None = None
         # Ticks seen so far, mirrored for Python: a VM re-arms its deadline only when a tick has passed
         # since it last did (re-arming is an FFI call; within one tick the armed deadline still holds).
         self.ticks = [0]
         self._stop = threading.Event()
-        self._lock = threading.Lock()
 
-    def _define(self, fn: HostFunction) -> None:
+    def _build_linker(self, variants: Iterable[HostFunction]) -> wasmtime.Linker:
+        linker = wasmtime.Linker(self.engine)
+        linker.allow_shadowing = True
+        for fn in (*self.functions.values(), *variants):
+            self._define(linker, fn)
+        return linker
+
+    def _define(self, linker: wasmtime.Linker, fn: HostFunction) -> None:
         functype = wasmtime.FuncType([wasmtime.ValType.i32() if p == "i" else wasmtime.ValType.i64()
                                       if p == "I" else wasmtime.ValType.f64() for p in fn.params],
                                      [wasmtime.ValType.i32() if r == "i" else wasmtime.ValType.f64()
                                       for r in fn.results])
         callback = _make_callback(fn)
         module, name = fn.module.encode(), fn.name.encode()
-        error = _define_unchecked(_address(self.linker.ptr()), module, len(module), name, len(name),
+        error = _define_unchecked(_address(linker.ptr()), module, len(module), name, len(name),
                                   _address(functype.ptr()), ctypes.cast(callback, _VP).value, None, None)
         if error:
             raise wasmtime.WasmtimeError._from_ptr(ctypes.cast(error, ctypes.POINTER(ffi.wasmtime_error_t)))
         self._callbacks.append(callback)
-        self.functions[(fn.module, fn.name)] = fn
 
     def compile(self, code: bytes) -> CompiledModule:
         """Compile (or load from the cache) and check every import; raises ValueError with the cause."""
@@ -196,15 +205,24 @@ class WasmEngine:
             module, cached = self.cache.load(self.engine, code, self._engine_key)
         except wasmtime.WasmtimeError as exc:
             raise ValueError(f"invalid wasm module: {_first_line(str(exc))}") from None
+        needed: set[HostFunction] = set()
         for imp in module.imports:
             fn = self.functions.get((imp.module, imp.name or ""))
             sig = _signature_of(imp.type)
             if fn is None:
                 raise ValueError(f"unknown import {imp.module}.{imp.name} {sig}")
             if fn.signature() != sig:
-                raise ValueError(f"import {imp.module}.{imp.name} has type {sig}, the host provides "
-                                 f"{fn.signature()}")
-        return CompiledModule(self, module, hashlib.sha256(code).hexdigest(), cached)
+                variant = self.variants.get((imp.module, imp.name or "", sig))
+                if variant is None:
+                    raise ValueError(f"import {imp.module}.{imp.name} has type {sig}, the host provides "
+                                     f"{fn.signature()}")
+                needed.add(variant)
+        key = frozenset(needed)
+        with self._lock:
+            linker = self._linkers.get(key)
+            if linker is None:
+                linker = self._linkers[key] = self._build_linker(key)
+        return CompiledModule(self, module, hashlib.sha256(code).hexdigest(), cached, linker)
 
     def start_ticker(self) -> None:
         with self._lock:
@@ -257,13 +275,14 @@ def _signature_of(ty: Any) -> str:
 class CompiledModule:
     """A compiled module plus what was learned from its exports (signatures by name)."""
 
-    def __init__(self, engine: WasmEngine, module: wasmtime.Module, sha256: str, cached: bool) -> None:
+    def __init__(self, engine: WasmEngine, module: wasmtime.Module, sha256: str, cached: bool,
+                 linker: wasmtime.Linker) -> None:
         self.engine = engine
         self.module = module
         self.sha256 = sha256
         self.from_cache = cached
         self.exports: dict[str, str] = {e.name: _signature_of(e.type) for e in module.exports}
-        self._pre = engine.linker.instantiate_pre(module)
+        self._pre = linker.instantiate_pre(module)
 
     def instantiate(self, env: Any, max_memory_bytes: int, deadline_ms: int) -> Vm:
         return Vm(self, env, max_memory_bytes, deadline_ms)

@@ -1,4 +1,5 @@
-"""Host functions by ABI area; `HOST_FUNCTIONS` is every import the host links (all ABI versions)."""
+"""Host functions by ABI area; `HOST_FUNCTIONS` is every import the host links (all ABI versions), and
+`VARIANTS` other signatures of a few of them that real SDK builds import."""
 
 from __future__ import annotations
 
@@ -9,3 +10,5 @@ HOST_FUNCTIONS: tuple[HostFunction, ...] = tuple(
     control.FUNCTIONS + buffers.FUNCTIONS + headers.FUNCTIONS + stream.FUNCTIONS + http.FUNCTIONS
     + grpc.FUNCTIONS + shared_data.FUNCTIONS + metrics.FUNCTIONS + properties.FUNCTIONS + wasi.FUNCTIONS
 )
+
+VARIANTS: tuple[HostFunction, ...] = tuple(grpc.VARIANTS)

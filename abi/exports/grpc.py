@@ -35,6 +35,25 @@ def proxy_grpc_token(state: AbiState, token: int) -> int:
     return Status.UNIMPLEMENTED
 
 
+def as_grpc_call(state: AbiState, up: int, up_len: int, svc: int, svc_len: int, method: int, method_len: int,
+                 msg: int, msg_len: int, timeout_ms: int, token_out: int) -> int:
+    _check_ranges(state, up, up_len, svc, svc_len, method, method_len, msg, msg_len)
+    return Status.UNIMPLEMENTED
+
+
+def as_grpc_stream(state: AbiState, up: int, up_len: int, svc: int, svc_len: int, method: int,
+                   method_len: int, token_out: int) -> int:
+    _check_ranges(state, up, up_len, svc, svc_len, method, method_len)
+    return Status.UNIMPLEMENTED
+
+
+# The AssemblyScript SDK declares these two without their metadata arguments (10 and 7 parameters);
+# modules that import them so are linked with these shapes instead of failing to load.
+VARIANTS = [
+    env("proxy_grpc_call", "iiiiiiiiii", as_grpc_call),
+    env("proxy_grpc_stream", "iiiiiii", as_grpc_stream),
+]
+
 FUNCTIONS = [
     env("proxy_grpc_call", "iiiiiiiiiiii", proxy_grpc_call),
     env("proxy_grpc_stream", "iiiiiiiii", proxy_grpc_stream),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from abi_probe import GET, Probe
+from abi_probe import GET, Probe, wat
 
 from abi.memory import encode_pairs
 from abi.types import BufferType, MapType, Status
@@ -114,3 +114,32 @@ def test_grpc_is_linked_and_unimplemented(probe: Probe) -> None:
     assert probe.call("proxy_grpc_cancel", 5) == Status.UNIMPLEMENTED
     assert probe.call("proxy_grpc_close", 6) == Status.UNIMPLEMENTED
     assert probe.call("proxy_grpc_send", 5, 0xFFFFFFF0, 100, 1) == Status.INVALID_MEMORY_ACCESS
+
+
+def test_assemblyscript_grpc_declarations_link_with_their_own_shape() -> None:
+    """The AssemblyScript SDK imports proxy_grpc_call/stream without metadata (10 and 7 parameters)."""
+    import wasmtime
+
+    from abi.testing import Harness
+
+    module = wasmtime.wat2wasm('''(module
+      (import "env" "proxy_grpc_call" (func $call (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
+      (import "env" "proxy_grpc_stream" (func $stream (param i32 i32 i32 i32 i32 i32 i32) (result i32)))
+      (import "env" "proxy_log" (func $log (param i32 i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (func (export "proxy_abi_version_0_2_1"))
+      (func (export "malloc") (param i32) (result i32) (i32.const 1024))
+      (func (export "grpc_call") (result i32)
+        (call $call (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)
+                    (i32.const 0) (i32.const 0) (i32.const 100) (i32.const 64)))
+      (func (export "grpc_stream") (result i32)
+        (call $stream (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)
+                      (i32.const 64))))''')
+    h = Harness(module)
+    vm = h.plugin.vm
+    assert vm is not None
+    for name in ("grpc_call", "grpc_stream"):
+        func = vm.vm.export(name, 0, 1)
+        assert func is not None and vm.call(h.plugin.root, func) == Status.UNIMPLEMENTED
+    # the standard shapes still link for everyone else
+    Harness(wat("probe"))

@@ -1,6 +1,7 @@
 """Every cap the proxy-wasm host enforces, in one place, with its default.
 
-The embedder builds one `Limits` per plugin (from its config) or uses `DEFAULT_LIMITS`.
+The embedder builds one `Limits` per plugin (from its config) or uses `DEFAULT_LIMITS`; the few caps that
+belong to the whole process (one engine, one shared-data store) are the constants at the end.
 """
 
 from __future__ import annotations
@@ -18,20 +19,13 @@ class Limits:
     callback_deadline_ms: int = 100
     # Start functions and configure may initialise a language runtime (Go), so they get longer.
     start_deadline_ms: int = 5_000
-    # Epoch ticker period: deadlines are rounded up to whole ticks.
-    epoch_tick_ms: int = 5
     # Request/response body a plugin may buffer (Envoy's per-stream buffer limit): 413 / 500 beyond it.
     max_buffer_bytes: int = 1 * MIB
     # Serialized pairs accepted from the guest (C++ host limits.h): beyond => treated as an empty map.
     max_pairs_bytes: int = 1 * MIB
     max_pairs_count: int = 1024
-    # Largest single value a hostcall copies into guest memory (header map, body, property, shared value).
-    max_out_bytes: int = 16 * MIB
     # WASI random_get refuses larger requests with EINVAL (C++ host limit).
     max_random_bytes: int = 64 * 1024
-    # Shared data across all VMs of a vm_id, and each shared queue's depth.
-    max_shared_data_bytes: int = 64 * MIB
-    max_queue_items: int = 10_000
     # Outstanding HTTP callouts per root context.
     max_http_calls: int = 1024
     # VM rebuild backoff after failures: base doubles per consecutive failure up to the max.
@@ -42,3 +36,9 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
+
+# Process-wide: the engine's epoch ticker period (deadlines are rounded up to whole ticks; see
+# `abi.runtime.configure_engine`), and the shared-data store all VMs of the process use.
+EPOCH_TICK_MS = 5
+MAX_SHARED_DATA_BYTES = 64 * MIB  # keys + values, across every vm_id
+MAX_QUEUE_ITEMS = 10_000  # per shared queue

@@ -21,7 +21,7 @@ from abi.context import AbiState, Context, RootContext, StreamContext
 from abi.errors import PluginLoadError, VmTrap
 from abi.exports import HOST_FUNCTIONS, VARIANTS
 from abi.host import HttpCallRequest, HttpCallResponse, PluginFailure, PluginHost
-from abi.limits import DEFAULT_LIMITS, Limits
+from abi.limits import EPOCH_TICK_MS, MAX_QUEUE_ITEMS, MAX_SHARED_DATA_BYTES, Limits
 from abi.shared import SharedStore
 from abi.types import AbiVersion, LogLevel, Status
 from abi.vm import CompiledModule, GuestFunc, WasmEngine
@@ -43,7 +43,7 @@ _CALLBACKS: dict[str, tuple[int, int]] = {
 
 _engine: WasmEngine | None = None
 _engine_lock = threading.Lock()
-SHARED = SharedStore(DEFAULT_LIMITS.max_shared_data_bytes, DEFAULT_LIMITS.max_queue_items)
+SHARED = SharedStore(MAX_SHARED_DATA_BYTES, MAX_QUEUE_ITEMS)
 
 
 def default_engine() -> WasmEngine:
@@ -52,11 +52,11 @@ def default_engine() -> WasmEngine:
     with _engine_lock:
         if _engine is None:
             _engine = WasmEngine(HOST_FUNCTIONS, ModuleCache(ModuleCache.default_directory()),
-                                 DEFAULT_LIMITS.epoch_tick_ms, VARIANTS)
+                                 EPOCH_TICK_MS, VARIANTS)
         return _engine
 
 
-def configure_engine(cache_dir: str | None, epoch_tick_ms: int = DEFAULT_LIMITS.epoch_tick_ms) -> WasmEngine:
+def configure_engine(cache_dir: str | None, epoch_tick_ms: int = EPOCH_TICK_MS) -> WasmEngine:
     """Replace the process-wide engine (call before loading plugins); `cache_dir=None` disables the cache."""
     global _engine
     from pathlib import Path

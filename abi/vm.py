@@ -146,7 +146,7 @@ def _make_generic_callback(fn: HostFunction) -> Any:
     return _CALLBACK(callback)
 
 
-def _engine_config(tick_ms: int) -> tuple[wasmtime.Config, str]:
+def _engine_config() -> tuple[wasmtime.Config, str]:
     config = wasmtime.Config()
     config.epoch_interruption = True
     # The memoryview over guest memory relies on the base never moving when memory grows.
@@ -163,7 +163,7 @@ class WasmEngine:
         """`variants` are other signatures of some imports, linked only for modules that import them so
         (an SDK's mistyped declarations); a linker holds one definition per name, so each set of variants
         gets its own linker, built on first use."""
-        config, self._engine_key = _engine_config(epoch_tick_ms)
+        config, self._engine_key = _engine_config()
         self.engine = wasmtime.Engine(config)
         self.cache = cache or ModuleCache(None)
         self.epoch_tick_ms = epoch_tick_ms

@@ -18,8 +18,9 @@ from collections.abc import Mapping, Sequence
 import uvloop
 
 from gateway import __version__
-from gateway.accesslog import close_all
+from gateway.accesslog import close_all, reopen_all
 from gateway.admin import AdminServer, ListenerInfo, build_admin_access_logs
+from gateway.codec import make_server_codec
 from gateway.config import load_bootstrap
 from gateway.config.errors import ConfigErrors
 from gateway.config.model import Bootstrap, Node
@@ -78,7 +79,10 @@ class Server:
         self._server_stats = ServerStats(self.built.stats, self._start_time)
         admin_address = self.bootstrap.admin.address
         if admin_address is not None:
-            self.admin = AdminServer(self, build_admin_access_logs(self.bootstrap.admin))
+            codec = self.options.http1_codec
+            self.admin = AdminServer(
+                self, build_admin_access_logs(self.bootstrap.admin), codec_factory=lambda: make_server_codec(codec)
+            )
             host, port = await self.admin.start(
                 admin_address.socket_address.address, admin_address.socket_address.port_value
             )
@@ -197,6 +201,13 @@ class Server:
     def quit(self) -> None:
         self.request_stop()
 
+    def reopen_access_logs(self) -> None:
+        """SIGUSR1, as Envoy: reopen every access log file (after log rotation moved them)."""
+        if self.built is not None:
+            reopen_all(self.built.access_logs)
+        if self.admin is not None:
+            reopen_all(self.admin.access_logs)
+
 
 async def _serve(options: ServerOptions) -> int:
     try:
@@ -213,6 +224,7 @@ async def _serve(options: ServerOptions) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, server.request_stop)
+    loop.add_signal_handler(signal.SIGUSR1, server.reopen_access_logs)
     await server.wait_stopped()
     log.info("exited cleanly")
     return 0

@@ -6,8 +6,9 @@ complete, and ``stream_complete`` asks it for them. States of the connection:
 - active: one stream; request and response may interleave (the response can start before the request ends).
 - closing: the codec or a reset decided the connection must close; it closes once queued bytes are written.
 
-Writes are coalesced: a response part that does not end the stream is written at the end of the current loop
-iteration, so headers and a body that arrive together from upstream leave in one send.
+Writes: response headers that do not end the stream wait for the end of the loop iteration, so headers and a
+body that arrive together from upstream leave in one send. Body data is written at once: libuv reads a socket
+up to 32 times per iteration, and only a write lets the transport's high-water mark pause the producer.
 """
 
 from __future__ import annotations
@@ -302,10 +303,7 @@ class HttpConnection:
 
     def write_data(self, stream: ActiveStream, data: bytearray, end_stream: bool) -> None:
         self._codec.send_data(stream.stream_id, data, end_stream)
-        if end_stream:
-            self._flush()
-        else:
-            self._schedule_flush()
+        self._flush()
 
     def write_trailers(self, stream: ActiveStream, trailers: HeaderMap) -> None:
         self._codec.send_trailers(stream.stream_id, trailers)

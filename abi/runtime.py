@@ -164,11 +164,21 @@ class WasmVm(AbiState):
             if not ok:
                 raise PluginLoadError(name, "proxy_on_configure returned false (configuration rejected)")
         except VmTrap as trap:
+            self._forget(root)
             raise PluginLoadError(name, f"{trap.kind.value} during start/configure: {trap.message}") from None
+        except PluginLoadError:
+            self._forget(root)
+            raise
         finally:
             root.configuring = False
             self.vm.set_deadline(self.limits.callback_deadline_ms)
         return root
+
+    def _forget(self, root: RootContext) -> None:
+        """A root whose plugin was refused: no callbacks, no failure reports for it any more."""
+        self.contexts.pop(root.id, None)
+        self.listeners = [(r, listener) for r, listener in self.listeners if r is not root]
+        self._cancel_timer(root)
 
     def remove_root(self, root: RootContext) -> None:
         """Envoy's shutdown of a plugin: proxy_on_done; delete now, or once the plugin calls proxy_done."""

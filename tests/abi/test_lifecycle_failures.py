@@ -142,3 +142,34 @@ def test_validate_plugin_runs_a_canary_and_names_the_cause() -> None:
                                  ' (func (export "_initialize") unreachable))')
     with pytest.raises(PluginLoadError, match=r"'broken': VM start failed \(trap\): .*unreachable"):
         validate_plugin(trapping, PluginConfig("broken"))
+
+
+def test_plugins_with_one_vm_id_share_a_vm_and_recover_together() -> None:
+    from abi.plugin import Plugin, PluginConfig
+    from abi.runtime import VmRegistry, load_module
+
+    registry = VmRegistry()
+    first, second = Harness(wat("probe")), Harness(wat("probe"))
+    module = load_module(wat("probe"), "shared")
+    a = Plugin(module, PluginConfig("a", root_id="ra", vm_id="edge", limits=FAST), first.host, registry)
+    b = Plugin(module, PluginConfig("b", root_id="rb", vm_id="edge", limits=FAST), second.host, registry)
+    assert a.vm is b.vm and a.root is not None and b.root is not None and a.root.id != b.root.id
+    other = Plugin(module, PluginConfig("c", vm_id="other"), first.host, registry)
+    assert other.vm is not a.vm
+    probe = Probe(first)
+    probe.h.plugin = a  # drive plugin a through the probe helpers
+    assert a.vm is not None and a.live_vm() is not None
+    misbehaving_stream(probe, 1)
+    assert a.stats.vm_failures == 1 and b.stats.vm_failures == 1  # one VM: both plugins lost it
+    assert a.live_vm() is not None and b.live_vm() is not None
+    assert a.vm is b.vm and a.stats.vm_rebuilds == 1 and b.stats.vm_rebuilds == 1
+
+
+def test_a_refused_plugin_leaves_no_root_behind(make_probe) -> None:
+    probe = make_probe()
+    vm = probe.vm
+    probe.export("set_configure_result", 0)
+    with pytest.raises(PluginLoadError):
+        vm.add_root("refused", "", b"", probe.h.host, probe.h.plugin)
+    assert [root.name for root, _ in vm.listeners] == ["test"]
+    assert sorted(c.id for c in vm.contexts.values()) == [probe.h.plugin.root.id]

@@ -316,14 +316,14 @@ class Vm:
         self._ctx = _address(self.store._context())
         _set_deadline(self._ctx, self._deadline_ticks)
         self._exports: dict[str, Any] = {}
-        self._enter()
+        previous: Vm | None = getattr(_current, "vm", None)
+        _current.vm = self  # the start section's host calls find this VM
         try:
             self.instance = compiled._pre.instantiate(self.store)  # runs the start section, if any
         except wasmtime.WasmtimeError as exc:
             raise self._translate(exc) from None
         finally:
-            self._leave()
-        self._exports = {}
+            _current.vm = previous
         self._instance_exports = self.instance.exports(self.store)  # wrapping them all is slow: once
         mem = self._instance_exports.get("memory")
         if isinstance(mem, wasmtime.Memory):
@@ -363,14 +363,6 @@ class Vm:
             assert isinstance(func, wasmtime.Func)
             self._exports[name] = func
         return GuestFunc(self, func, params, results)
-
-    def _enter(self) -> Vm | None:
-        previous: Vm | None = getattr(_current, "vm", None)
-        _current.vm = self
-        return previous
-
-    def _leave(self, previous: Vm | None = None) -> None:
-        _current.vm = previous
 
     def invoke(self, func_address: int, buf: Any, buf_address: int, count: int) -> int:
         if self.failed is not None:

@@ -29,6 +29,8 @@ def test_abi_0_1_0_names_and_semantics() -> None:
     assert resume is not None
     assert vm.call(s.http._ctx, resume) == Status.OK
     assert s.continued == [1, 0]  # the deferred resume ran after the guest returned
+    resume_response = vm.vm.export("resume_response", 0, 1)
+    assert vm.call(s.http._ctx, resume_response) == Status.OK and s.continued == [1, 1]
     clear = vm.vm.export("clear_route_cache", 0, 1)
     assert vm.call(s.http._ctx, clear) == Status.OK and s.route_cache_cleared == 1
 

@@ -87,7 +87,8 @@ class StreamOwner(Protocol):
 class StreamContext(Context):
     """One HTTP stream: the maps and bodies currently exposed, and its filter state."""
 
-    __slots__ = ("bodies", "filter_state", "host", "local_reply", "maps", "owner", "reply_pending", "writable")
+    __slots__ = ("bodies", "filter_state", "host", "local_reply", "logging", "maps", "owner", "reply_pending",
+                 "writable")
 
     def __init__(self, context_id: int, root: RootContext, host: StreamHost, owner: StreamOwner) -> None:
         super().__init__(context_id, root)
@@ -99,6 +100,7 @@ class StreamContext(Context):
         self.local_reply = 0  # proxy_send_local_response calls so far (a callback compares before/after)
         self.reply_pending = False  # a reply waits for the callback to return; later ones are ignored
         self.filter_state: dict[bytes, bytes] = {}
+        self.logging = False  # in proxy_on_log: a map the stream never had is NOT_FOUND, not unavailable
 
 
 class AbiState(ABC):

@@ -311,6 +311,7 @@ class HttpStream:
             return
         ctx.writable.clear()
         ctx.maps = dict(self._saved)
+        ctx.logging = True
         self._call("proxy_on_log", ctx.id)
 
     def on_destroy(self) -> None:

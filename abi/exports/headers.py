@@ -74,7 +74,8 @@ def proxy_get_header_map_value(state: AbiState, map_type: int, key_ptr: int, key
     key = state.memory.read(key_ptr, key_len).lower()
     pairs = _map(state, map_type)
     if pairs is None:
-        return BAD_ARGUMENT
+        stream = state.stream()
+        return NOT_FOUND if stream is not None and stream.logging else BAD_ARGUMENT
     for name, value in pairs:
         if name == key:
             state.memory.write_out_buf(value, ptr_out, len_out)

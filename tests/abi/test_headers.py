@@ -148,3 +148,26 @@ def test_decode_pairs_round_trip_real_guest_bytes(probe: Probe) -> None:
     raw = probe.out_buf(out)
     assert raw is not None
     assert decode_pairs(raw, 1 << 20, 1024) == s.request_headers
+
+
+def test_log_phase_maps_are_read_only_and_absent_ones_not_found(probe: Probe) -> None:
+    s = probe.h.stream()
+    s.send_request_headers(GET, end_of_stream=True)
+    vm = probe.vm
+    seen: dict[str, int | bytes | None] = {}
+    original = vm.callbacks["proxy_on_log"]
+
+    class Spy:  # runs inside the real proxy_on_log call's context, as the plugin would
+        def __call__(self, *args: int) -> int:
+            ctx = vm.ctx()
+            out, key, value = probe.out(), probe.put(b":path"), probe.put(b"v")
+            seen["path"] = probe.call("proxy_get_header_map_value", REQ, key, 5, out, out + 4, ctx=ctx)
+            seen["value"] = probe.out_buf(out)
+            seen["add"] = probe.call("proxy_add_header_map_value", REQ, key, 5, value, 1, ctx=ctx)
+            seen["response"] = probe.call("proxy_get_header_map_value", RESP, key, 5, out, out + 4, ctx=ctx)
+            return original(*args)
+
+    vm.callbacks["proxy_on_log"] = Spy()  # type: ignore[assignment]
+    s.complete()
+    assert seen == {"path": Status.OK, "value": b"/p?q=1", "add": Status.BAD_ARGUMENT,
+                    "response": Status.NOT_FOUND}

@@ -12,6 +12,7 @@
   (import "env" "proxy_get_current_time_nanoseconds" (func $time (param i32) (result i32)))
   (import "env" "proxy_increment_metric" (func $increment (param i32 i64) (result i32)))
   (import "env" "proxy_get_shared_data" (func $shared (param i32 i32 i32 i32 i32) (result i32)))
+  (import "env" "proxy_define_metric" (func $define (param i32 i32 i32 i32) (result i32)))
   (memory (export "memory") 2)
   (global $heap (mut i32) (i32.const 65536))
   (data (i32.const 100) "x-bench")
@@ -20,6 +21,7 @@
   (data (i32.const 160) "request\00path")
   (data (i32.const 180) "a log line")
   (data (i32.const 200) "shared-key")
+  (data (i32.const 220) "bench_requests")
   (func (export "proxy_abi_version_0_2_1"))
   ;; A bump allocator that wraps around: the benchmark allocates far more than it keeps.
   (func (export "proxy_on_memory_allocate") (param $size i32) (result i32)
@@ -35,6 +37,9 @@
     (i32.const 0))
   (func (export "proxy_on_request_body") (param i32 i32 i32) (result i32) (i32.const 1))
   (func (export "noop") (param i32) (result i32) (i32.const 0))
+  ;; Defines the counter `bench_requests` (its id, 4, is what loop_increment_metric increments).
+  (func (export "define_counter") (result i32)
+    (call $define (i32.const 0) (i32.const 220) (i32.const 14) (i32.const 24)))
   (func (export "loop_log") (param $n i32) (result i32)
     (loop $l (drop (call $log (i32.const 0) (i32.const 180) (i32.const 10)))
       (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))) (i32.const 0))

@@ -342,6 +342,8 @@ class ActiveStream:
         stats.rq_active.dec()
         if info.response_code:
             stats.record_status(info.response_code)
+            if info.response_code == 101:
+                stats.cx_upgrades_active.dec()
         stats.rq_completed.inc()
         stats.rq_time.record((info.end_monotonic - info.start_monotonic) * 1000.0)
         # Each hook is guarded: one failing at the end of a stream must not keep the others from running.

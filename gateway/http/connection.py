@@ -212,9 +212,13 @@ class HttpConnection:
         if codec.protocol == "HTTP/1.0" and not settings.accept_http_10:
             stream.send_local_reply(426, b"Upgrade Required", details="low_version")
             return
-        if upgrade is not None and not self._upgrade_allowed(upgrade.lower().decode("latin-1"), route):
-            stream.send_local_reply(403, details="upgrade_failed")
-            return
+        if upgrade is not None:
+            upgrade_type = upgrade.lower().decode("latin-1")
+            if not self._upgrade_allowed(upgrade_type, route):
+                if upgrade_type == "websocket":
+                    stats.rq_ws_on_non_ws_route.inc()
+                stream.send_local_reply(403, details="upgrade_failed")
+                return
         expect = headers.get(b"expect")
         if expect is not None and expect.lower() == b"100-continue":
             # Envoy answers 100-continue itself (counted as a 1xx response) and does not forward the expectation.
@@ -296,6 +300,12 @@ class HttpConnection:
         if self._draining or self._closing:
             headers.set(b"connection", b"close")
         self._codec.send_headers(stream.stream_id, headers, end_stream)
+        if stream.info.response_code == 101:
+            self.stats.cx_upgrades_total.inc()
+            self.stats.cx_upgrades_active.inc()
+            # Tunnel bytes that arrived behind the request head are released by the codec now; they go upstream
+            # from the loop, not from inside this response callback.
+            self.loop.call_soon(self._resume_tunnel, stream)
         if end_stream:
             self._flush()
         else:
@@ -308,6 +318,11 @@ class HttpConnection:
     def write_trailers(self, stream: ActiveStream, trailers: HeaderMap) -> None:
         self._codec.send_trailers(stream.stream_id, trailers)
         self._flush()
+
+    def _resume_tunnel(self, stream: ActiveStream) -> None:
+        if self._stream is stream and not stream.done:
+            self._dispatch(self._codec.resume())
+            self._flush()
 
     def _schedule_flush(self) -> None:
         if not self._flush_scheduled:

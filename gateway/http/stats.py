@@ -20,6 +20,8 @@ class HcmStats:
         "cx_idle_timeout",
         "cx_max_duration_reached",
         "cx_protocol_error",
+        "cx_upgrades_total",
+        "cx_upgrades_active",
         "cx_rx_bytes_total",
         "cx_tx_bytes_total",
         "cx_length_ms",
@@ -37,6 +39,7 @@ class HcmStats:
         "rq_header_timeout",
         "rq_response_before_rq_complete",
         "rq_max_duration_reached",
+        "rq_ws_on_non_ws_route",
         "rs_too_large",
     )
 
@@ -56,6 +59,8 @@ class HcmStats:
         self.cx_idle_timeout = c("downstream_cx_idle_timeout")
         self.cx_max_duration_reached = c("downstream_cx_max_duration_reached")
         self.cx_protocol_error = c("downstream_cx_protocol_error")
+        self.cx_upgrades_total = c("downstream_cx_upgrades_total")
+        self.cx_upgrades_active: Gauge = s.gauge("downstream_cx_upgrades_active")
         self.cx_rx_bytes_total = c("downstream_cx_rx_bytes_total")
         self.cx_tx_bytes_total = c("downstream_cx_tx_bytes_total")
         self.cx_length_ms: Histogram = s.histogram("downstream_cx_length_ms")
@@ -74,6 +79,7 @@ class HcmStats:
         self.rq_header_timeout = c("downstream_rq_header_timeout")
         self.rq_response_before_rq_complete = c("downstream_rq_response_before_rq_complete")
         self.rq_max_duration_reached = c("downstream_rq_max_duration_reached")
+        self.rq_ws_on_non_ws_route = c("downstream_rq_ws_on_non_ws_route")
         self.rs_too_large = c("rs_too_large")
 
     def record_status(self, status: int) -> None:

@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from abi.plugin import Plugin
 from abi.runtime import VmRegistry
 from gateway.accesslog import AccessLog, build_access_logs
 from gateway.codec import make_client_codec
@@ -22,6 +23,7 @@ from gateway.config.model.hcm import ServerHeaderTransformation as ConfigServerH
 from gateway.core.errors import ConfigError
 from gateway.filters.registry import FactoryContext, build_filter_factory
 from gateway.filters.router import RouteTable
+from gateway.filters.wasm.service import close_services, start_services
 from gateway.http.connection import Downstream, HttpConnection
 from gateway.http.settings import HcmSettings, ServerHeaderTransformation
 from gateway.http.stats import HcmStats
@@ -53,6 +55,7 @@ class BuiltServer:
     cluster_manager: ClusterManagerImpl
     listeners: list[ListenerPlan]
     access_logs: list[AccessLog]
+    wasm_services: list[Plugin]
 
 
 def build(bootstrap: Bootstrap, loop: asyncio.AbstractEventLoop, http1_codec: str, validate_only: bool) -> BuiltServer:
@@ -64,6 +67,13 @@ def build(bootstrap: Bootstrap, loop: asyncio.AbstractEventLoop, http1_codec: st
     )
     plans: list[ListenerPlan] = []
     wasm_vms = VmRegistry()  # one VM per vm_id and code in this worker, shared by the plugins that name it
+    try:
+        services = start_services(
+            bootstrap.bootstrap_extensions, stats, cluster_manager, loop, bootstrap.node, wasm_vms
+        )
+    except ConfigError as e:
+        errors.errors.append(e)
+        services = []
     access_logs: list[AccessLog] = []
     for i, listener in enumerate(bootstrap.static_resources.listeners):
         for j, network_filter in enumerate(listener.filter_chains[0].filters):
@@ -86,8 +96,10 @@ def build(bootstrap: Bootstrap, loop: asyncio.AbstractEventLoop, http1_codec: st
                 errors.errors.append(e)
                 continue
             plans.append(_plan(listener, settings, HcmStats(stats, hcm.stat_prefix)))
+    if validate_only or errors.errors:
+        close_services(services)  # started only to prove they start
     errors.raise_if_any()
-    return BuiltServer(stats, cluster_manager, plans, access_logs)
+    return BuiltServer(stats, cluster_manager, plans, access_logs, services)
 
 
 def _plan(listener: ListenerConfig, settings: HcmSettings, hcm_stats: HcmStats) -> ListenerPlan:

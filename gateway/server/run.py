@@ -24,6 +24,7 @@ from gateway.codec import make_server_codec
 from gateway.config import load_bootstrap
 from gateway.config.errors import ConfigErrors
 from gateway.config.model import Bootstrap, Node
+from gateway.filters.wasm.service import close_services
 from gateway.net.connection import DownstreamConnection
 from gateway.net.listener import Listener, bind_socket
 from gateway.server.build import BuiltServer, build
@@ -141,6 +142,7 @@ class Server:
         if self.built is not None:
             await self.built.cluster_manager.close()
             close_all(self.built.access_logs)
+            close_services(self.built.wasm_services)
 
     # -- AdminContext --
     @property

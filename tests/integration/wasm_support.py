@@ -102,9 +102,7 @@ async def admin_get(server: Server, path: str) -> Response:
 
 async def stats(server: Server) -> dict[str, int]:
     """``/stats`` counters and gauges by name (histogram lines are left out)."""
-    from gateway.stats.render import render_text  # TEMP until the admin accepts uvloop transports
-
-    text = render_text(server.stats)
+    text = (await admin_get(server, "/stats")).body.decode()
     values: dict[str, int] = {}
     for line in text.splitlines():
         name, _, value = line.partition(": ")

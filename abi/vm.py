@@ -47,7 +47,10 @@ def _c_function(name: str, restype: Any, *argtypes: Any) -> Any:
     return ctypes.CFUNCTYPE(restype, *argtypes)(address)
 
 
-_call_unchecked = _c_function("wasmtime_func_call_unchecked", _VP, _VP, _VP, _VP, ctypes.c_size_t, _VP)
+# The hottest call goes without argtypes: every argument is a prebuilt ctypes object, so ctypes has nothing
+# to convert (half the cost of the typed handle).
+_call_unchecked = _c_function("wasmtime_func_call_unchecked", _VP)
+_call_unchecked.argtypes = None
 _set_deadline = _c_function("wasmtime_context_set_epoch_deadline", None, _VP, ctypes.c_uint64)
 _trap_new = _c_function("wasmtime_trap_new", _VP, ctypes.c_char_p, ctypes.c_size_t)
 _define_unchecked = _c_function("wasmtime_linker_define_func_unchecked", _VP, _VP, ctypes.c_char_p,
@@ -309,11 +312,12 @@ class Vm:
         # One trap out-slot per nesting level: a nested call (the allocator inside a host function) must not
         # leave its trap pointer where the outer call's result is read (that would free it twice).
         self._traps = [ctypes.c_void_p() for _ in range(_MAX_NESTING)]
-        self._trap_addresses = [ctypes.addressof(t) for t in self._traps]
+        self._trap_args = [ctypes.c_void_p(ctypes.addressof(t)) for t in self._traps]
         self._memory_struct = ffi.wasmtime_memory_t()
         self.store = wasmtime.Store(engine.engine)
         self.store.set_limits(memory_size=max_memory_bytes)
         self._ctx = _address(self.store._context())
+        self._ctx_arg = ctypes.c_void_p(self._ctx)
         _set_deadline(self._ctx, self._deadline_ticks)
         self._exports: dict[str, Any] = {}
         previous: Vm | None = getattr(_current, "vm", None)
@@ -364,7 +368,8 @@ class Vm:
             self._exports[name] = func
         return GuestFunc(self, func, params, results)
 
-    def invoke(self, func_address: int, buf: Any, buf_address: int, count: int) -> int:
+    def invoke(self, func_arg: Any, buf: Any, buf_arg: Any, count_arg: Any) -> int:
+        """Call a guest function (arguments already in `buf`); the ctypes arguments are prebuilt."""
         if self.failed is not None:
             raise self.failed
         depth = self._depth
@@ -379,8 +384,8 @@ class Vm:
         trap = self._traps[depth]
         trap.value = None
         try:
-            error: int | None = _call_unchecked(self._ctx, func_address, buf_address, count,
-                                                self._trap_addresses[depth])
+            error: int | None = _call_unchecked(self._ctx_arg, func_arg, buf_arg, count_arg,
+                                                self._trap_args[depth])
         finally:
             self._depth -= 1
             _current.vm = previous
@@ -439,19 +444,20 @@ class Vm:
 class GuestFunc:
     """A guest export called through the unchecked C path with a preallocated raw buffer."""
 
-    __slots__ = ("_address", "_buf", "_buf_address", "_count", "_func", "_vm")
+    __slots__ = ("_buf", "_buf_arg", "_count_arg", "_func", "_func_arg", "_vm")
 
     def __init__(self, vm: Vm, func: wasmtime.Func, params: int, results: int) -> None:
         self._vm = vm
         self._func = func  # keeps the wasmtime_func_t alive
-        self._address = ctypes.addressof(func._func)
-        self._count = max(params, results, 1)
+        self._func_arg = ctypes.c_void_p(ctypes.addressof(func._func))
+        count = max(params, results, 1)
+        self._count_arg = ctypes.c_size_t(count)
         # wasmtime_val_raw_t is 16 bytes: slot i is int32 index 4*i.
-        self._buf = (ctypes.c_int32 * (4 * self._count))()
-        self._buf_address = ctypes.addressof(self._buf)
+        self._buf = (ctypes.c_int32 * (4 * count))()
+        self._buf_arg = ctypes.c_void_p(ctypes.addressof(self._buf))
 
     def __call__(self, *args: int) -> int:
         buf = self._buf
         for i, arg in enumerate(args):
             buf[4 * i] = arg
-        return self._vm.invoke(self._address, buf, self._buf_address, self._count)
+        return self._vm.invoke(self._func_arg, buf, self._buf_arg, self._count_arg)

@@ -70,7 +70,7 @@ def host_calls(h: Harness, batches: int) -> list[tuple[str, float]]:
     return rows
 
 
-def round_trips(h: Harness, batches: int) -> list[tuple[str, float]]:
+def round_trips(h: Harness, batches: int, label: str = "") -> list[tuple[str, float]]:
     plugin = h.plugin
     n = 300
 
@@ -87,6 +87,8 @@ def round_trips(h: Harness, batches: int) -> list[tuple[str, float]]:
             stream.on_log()
             stream.on_destroy()
 
+    if label:
+        return [(f"whole stream through {label}", median_us(whole_stream, n, batches))]
     return [("on_request_headers round trip (read map, add header)", median_us(headers_only, n, batches)),
             ("whole stream: create, req+resp headers, log, done, delete", median_us(whole_stream, n, batches))]
 
@@ -143,6 +145,11 @@ def main() -> None:
     h = Harness(code)
     rows = host_calls(h, batches) + round_trips(h, batches) + vm_creation(code, batches)
     rust = sorted(ROOT.glob("plugins/*/*.wasm"))
+    rewrite = ROOT / "plugins/header_rewrite/header_rewrite.wasm"
+    if rewrite.exists():  # a real Rust SDK plugin: every callback exported, templates rendered per request
+        config = b'{"request": {"add": {"x-path": "{request.path}"}}, "response": {"set": {"x-hello": "world"}}}'
+        rows += round_trips(Harness(rewrite.read_bytes(), configuration=config), batches,
+                            "plugins/header_rewrite (Rust SDK)")
     rows += compile_vs_load(rust[0].read_bytes(), rust[0].name) if rust else compile_vs_load(code, "bench.wat")
     width = max(len(label) for label, _ in rows)
     print(f"{'what':<{width}}  {'µs':>10}")

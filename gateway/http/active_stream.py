@@ -314,11 +314,12 @@ class ActiveStream:
         self._conn.stream_complete(self)
 
     # -- the end --
-    def on_downstream_reset(self, flag: ResponseFlag) -> None:
+    def on_downstream_reset(self) -> None:
         """The downstream went away (connection closed or reset) before the stream completed."""
         if self.done:
             return
-        self.info.set_flag(flag)
+        self.info.set_flag(ResponseFlag.DOWNSTREAM_CONNECTION_TERMINATION)
+        self.info.response_code_details = "downstream_remote_disconnect"
         self._conn.stats.rq_rx_reset.inc()
         self.decoder.aborted = True
         self.encoder.aborted = True

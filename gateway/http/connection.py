@@ -116,17 +116,14 @@ class HttpConnection:
                 self._headers_timer = self.loop.call_later(timeout, self._on_request_headers_timeout)
 
     def on_eof(self) -> None:
-        stream = self._stream
-        if stream is None or not stream.request_complete:
-            self._close(remote=True)
-        # else: the request is in; answer it, then close (the codec saw the half-close and will not keep alive).
-        else:
-            self._closing = True
+        # As Envoy's HTTP connections (no half-close): the peer's FIN ends the connection and the stream in it
+        # (DC), rather than keeping an upstream busy for a client that left.
+        self._close(remote=True)
 
     def on_close(self) -> None:
         stream, self._stream = self._stream, None
         if stream is not None and not stream.done:
-            stream.on_downstream_reset(ResponseFlag.DOWNSTREAM_CONNECTION_TERMINATION)
+            stream.on_downstream_reset()
             self.stats.cx_destroy_active_rq.inc()
             self.stats.cx_destroy_remote_active_rq.inc()
         for timer in (self._idle_timer, self._headers_timer, self._duration_timer):
@@ -173,7 +170,7 @@ class HttpConnection:
                 return
             elif type(event) is StreamReset:
                 if stream is not None:
-                    stream.on_downstream_reset(ResponseFlag.DOWNSTREAM_CONNECTION_TERMINATION)
+                    stream.on_downstream_reset()
                 self._close(remote=True)
                 return
             elif type(event) is ConnectionTerminated:
@@ -374,8 +371,7 @@ class HttpConnection:
     def _close(self, remote: bool, abort: bool = False) -> None:
         if not self._closing:
             self._closing = True
-            if not remote:
-                self.stats.cx_destroy_local.inc()
+            (self.stats.cx_destroy_remote if remote else self.stats.cx_destroy_local).inc()
         self._downstream.close(abort=abort)
 
     # -- timers --

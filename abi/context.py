@@ -175,12 +175,13 @@ class AbiState(ABC):
         finally:
             self.depth -= 1
             self.current, self.effective = saved
-            if self.depth == 0:
+            if not self.depth:
                 self.callout = None
-                if self.vm.failed is not None:
-                    self.deferred.clear()  # a failed call's effects never happen
-                else:
-                    self.run_deferred()
+                if self.deferred:
+                    if self.vm.failed is not None:
+                        self.deferred.clear()  # a failed call's effects never happen
+                    else:
+                        self.run_deferred()
 
     def run_deferred(self) -> None:
         while self.deferred:

@@ -212,8 +212,11 @@ class WasmVm(AbiState):
         """Like `_callback`, but a failure is handled here (reported, streams told); returns None then."""
         if self.vm.failed is not None:
             return None
+        func = self.callbacks.get(name)
+        if func is None:
+            return default
         try:
-            return self._callback(context, name, *args, default=default)
+            return self.call(context, func, *args)
         except VmTrap as trap:
             self.fail(trap, name)
             return None

@@ -47,12 +47,11 @@ async def tcp_upstream(handler: ConnectionHandler) -> AsyncIterator[int]:
         tasks.add(task)
         try:
             await handler(reader, writer)
-        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
-            pass  # cancelled at teardown: end normally, so asyncio's server does not report it
-        finally:
             writer.close()
-            with suppress(ConnectionError):
-                await writer.wait_closed()
+            await writer.wait_closed()
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
+            writer.close()  # cancelled at teardown: end normally, so asyncio's server does not report it
+        finally:
             tasks.discard(task)
 
     server = await asyncio.start_server(run, "127.0.0.1", 0)

@@ -161,3 +161,40 @@ def test_foreign_function_callback_gets_its_arguments_as_buffer_8(probe: Probe) 
     status = probe.call("proxy_get_buffer_bytes", BufferType.FOREIGN_FUNCTION_ARGUMENTS, 0, 0xFFFFFFFF, out,
                         out + 4)
     assert status == Status.OK and probe.out_buf(out) == b"payload"
+
+
+def test_small_env_helpers(probe: Probe) -> None:
+    assert probe.call("emscripten_notify_memory_growth", 0) == 0
+    assert probe.call("pthread_equal", 3, 3) == 1 and probe.call("pthread_equal", 3, 4) == 0
+    out = probe.out(4)
+    assert probe.call("envoy_resolve_dns", probe.put(b"example.com"), 11, out) == Status.UNIMPLEMENTED
+
+
+def test_assemblyscript_abort_traps_with_its_message() -> None:
+    import wasmtime
+
+    from abi.testing import Harness
+
+    def as_string(text: str) -> bytes:  # AssemblyScript: byte length, then UTF-16LE
+        data = text.encode("utf-16-le")
+        return struct.pack("<I", len(data)) + data
+
+    def wat_bytes(data: bytes) -> str:
+        return "".join(f"\\{b:02x}" for b in data)
+
+    message, file = wat_bytes(as_string("boom")), wat_bytes(as_string("index.ts"))
+    module = wasmtime.wat2wasm(f'''(module
+      (import "env" "abort" (func $abort (param i32 i32 i32 i32)))
+      (memory (export "memory") 1)
+      (data (i32.const 96) "{message}")
+      (data (i32.const 160) "{file}")
+      (func (export "proxy_abi_version_0_2_0"))
+      (func (export "malloc") (param i32) (result i32) (i32.const 1024))
+      (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
+        (call $abort (i32.const 100) (i32.const 164) (i32.const 7) (i32.const 3)) (i32.const 0)))''')
+    h = Harness(module)
+    s = h.stream()
+    s.send_request_headers(GET)
+    assert s.status == 503
+    [failure] = h.failures
+    assert failure.kind == "trap" and failure.message.startswith("abort: boom at index.ts:7:3")

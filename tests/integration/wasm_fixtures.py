@@ -138,3 +138,27 @@ SERVICE_CLIENT = f"""
     (i32.const 0))
 )
 """
+
+HOLD_BODY_THEN_RESUME = f"""
+;; Holds the whole request body (StopIterationAndBuffer, also at end_of_stream), then resumes the request from
+;; its root's next tick (20 ms later) with proxy_continue_stream on the waiting stream's context, as a plugin
+;; waiting for a callout about the body would.
+(module
+  (import "env" "proxy_set_tick_period_milliseconds" (func $set_tick (param i32) (result i32)))
+  (import "env" "proxy_set_effective_context" (func $set_effective (param i32) (result i32)))
+  (import "env" "proxy_continue_stream" (func $continue (param i32) (result i32)))
+  (memory (export "memory") 1)
+  (global $waiting (mut i32) (i32.const 0))
+  {_ALLOCATOR}
+  (func (export "proxy_on_configure") (param i32 i32) (result i32) (i32.const 1))
+  (func (export "proxy_on_request_body") (param $ctx i32) (param $size i32) (param $eos i32) (result i32)
+    (if (local.get $eos) (then
+      (global.set $waiting (local.get $ctx))
+      (drop (call $set_tick (i32.const 20)))))
+    (i32.const 1))
+  (func (export "proxy_on_tick") (param i32)
+    (drop (call $set_tick (i32.const 0)))
+    (drop (call $set_effective (global.get $waiting)))
+    (drop (call $continue (i32.const 0))))
+)
+"""

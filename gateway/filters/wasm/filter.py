@@ -106,12 +106,16 @@ class WasmFilter(HttpFilter, StreamHost):
         self.callbacks.reset_stream(ResponseFlag.LOCAL_RESET, details)
 
     def attribute(self, name: str) -> object | None:
-        info = self.callbacks.stream_info
-        if name in _ROUTE_ATTRIBUTES and not info.route_name:
-            route = self.callbacks.route()  # Envoy resolves the route before the filters run
-            if route is not None:
-                return route.cluster_name if "cluster" in name else route.name
-        return stream_attribute(info, name)
+        if name in _ROUTE_ATTRIBUTES:
+            return self._route_attribute(name)
+        return stream_attribute(self.callbacks.stream_info, name)
+
+    def _route_attribute(self, name: str) -> str | None:
+        # Envoy resolves the route before the filters run; route() resolves it once per stream and caches it.
+        route = self.callbacks.route()
+        if "cluster" in name:
+            return self.callbacks.stream_info.cluster_name or (route.cluster_name if route is not None else None)
+        return route.name if route is not None else None
 
     def clear_route_cache(self) -> Status:
         self.callbacks.clear_route_cache()
@@ -123,5 +127,8 @@ def _pass_body(status: FilterDataStatus, forward: bytes, data: bytearray) -> Dat
         if len(forward) != len(data) or forward != data:
             data[:] = forward
         return DataStatus.CONTINUE
-    # abi keeps what the plugin holds back; the chain must not buffer it a second time.
+    # abi keeps what the plugin holds back, so the chain must not buffer it a second time, and the chunk is
+    # emptied: the chain lets data past a filter that stops while a later filter (the router) holds its
+    # stop point, and what the plugin holds must not reach the upstream twice.
+    data.clear()
     return DataStatus.STOP_ITERATION_NO_BUFFER

@@ -40,5 +40,5 @@ DEFAULT_LIMITS = Limits()
 # Process-wide: the engine's epoch ticker period (deadlines are rounded up to whole ticks; see
 # `abi.runtime.configure_engine`), and the shared-data store all VMs of the process use.
 EPOCH_TICK_MS = 5
-MAX_SHARED_DATA_BYTES = 64 * MIB  # keys + values, across every vm_id
+MAX_SHARED_DATA_BYTES = 64 * MIB  # keys + values + queued items, across every vm_id
 MAX_QUEUE_ITEMS = 10_000  # per shared queue

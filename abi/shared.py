@@ -77,9 +77,10 @@ class SharedStore:
             queue = self._by_token.get(token)
             if queue is None:
                 return Status.NOT_FOUND
-            if len(queue.items) >= self._max_queue_items:
+            if len(queue.items) >= self._max_queue_items or self._bytes + len(value) > self._max_bytes:
                 return Status.INTERNAL_FAILURE
             queue.items.append(value)
+            self._bytes += len(value)  # queued bytes count against the same budget as shared data
             target = queue.notify
         if target is not None:
             post, notify = target
@@ -93,7 +94,9 @@ class SharedStore:
                 return Status.NOT_FOUND
             if not queue.items:
                 return Status.EMPTY
-            return queue.items.popleft()
+            item = queue.items.popleft()
+            self._bytes -= len(item)
+            return item
 
     def unregister_notify(self, notify: Callable[[int], None]) -> None:
         """A root context went away: stop notifying it (its queues and their items stay)."""

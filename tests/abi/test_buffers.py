@@ -165,3 +165,14 @@ def test_trailers_can_be_created_at_the_end_of_a_body() -> None:
     s.send_request_body(b"last", end_of_stream=True)
     assert status() == Status.OK
     assert s.request_trailers == [(b"x-checksum", b"x-")]
+
+
+def test_a_body_cannot_be_grown_past_the_buffer_limit(make_probe) -> None:
+    from abi.limits import Limits
+
+    probe = make_probe(limits=Limits(max_buffer_bytes=16))
+    s = body_stream(probe, b"0123456789")
+    assert set_body(probe, s, 0xFFFFFFFF, 0, b"abcdef") == Status.OK  # exactly 16
+    assert set_body(probe, s, 0xFFFFFFFF, 0, b"!") == Status.BAD_ARGUMENT
+    assert set_body(probe, s, 0, 0xFFFFFFFF, b"x" * 16) == Status.OK  # replacing within the limit
+    assert body_now(probe, s) == b"x" * 16

@@ -153,7 +153,10 @@ class Fields:
     def unsupported(self, *fields: str) -> None:
         """Known Envoy fields the gateway does not implement: an error when set, never silently ignored."""
         for field in fields:
-            if self.raw(field):  # a proto default (false, 0, "", [], {}) is the same as unset
+            value = self.raw(field)
+            # A scalar at its proto default (false, 0, "") or an empty list is the same as unset; a message is
+            # set by its presence, even empty (``tracing: {}`` turns tracing on in Envoy).
+            if value or isinstance(value, dict):
                 self.error(field, "not supported")
 
     def oneof(self, *fields: str, required: bool = False) -> str | None:

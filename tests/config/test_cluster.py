@@ -75,13 +75,11 @@ def test_endpoint_weights_are_at_least_one() -> None:
 
 def test_dns_settings() -> None:
     doc = seed()
-    cluster(doc).update(dns_refresh_rate="30s", dns_lookup_family="V4_ONLY", respect_dns_ttl=True)
+    cluster(doc).update(dns_refresh_rate="30s", dns_lookup_family="V4_ONLY")
     model = _cluster(doc)
-    assert (model.dns_refresh_rate, model.dns_lookup_family, model.respect_dns_ttl) == (
-        30.0,
-        DnsLookupFamily.V4_ONLY,
-        True,
-    )
+    assert (model.dns_refresh_rate, model.dns_lookup_family) == (30.0, DnsLookupFamily.V4_ONLY)
+    cluster(doc)["respect_dns_ttl"] = True
+    assert errors(doc) == [f"{CLUSTER}.respect_dns_ttl: not supported"]
 
 
 def test_least_request_choice_count() -> None:

@@ -333,3 +333,29 @@ def _wasm_filter() -> dict[str, object]:
             "config": {"vm_config": {"runtime": "envoy.wasm.runtime.v8", "code": {"local": {"inline_string": "x"}}}},
         },
     }
+
+
+def test_known_fields_without_effect_are_refused_when_set() -> None:
+    doc = seed()
+    hcm(doc).update(normalize_path=True, tracing={}, proxy_100_continue=False, merge_slashes=False)
+    hcm(doc)["route_config"]["internal_only_headers"] = ["x-internal"]
+    assert sorted(errors(doc)) == [
+        f"{HCM}.normalize_path: not supported",
+        f"{HCM}.route_config.internal_only_headers: not supported",
+        f"{HCM}.tracing: not supported",
+    ]
+
+
+def test_remote_wasm_code_is_refused_not_dropped() -> None:
+    doc = seed()
+    hcm(doc)["http_filters"].insert(
+        0,
+        {
+            "name": "envoy.filters.http.wasm",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
+                "config": {"vm_config": {"runtime": "envoy.wasm.runtime.v8", "code": {"remote": {}}}},
+            },
+        },
+    )
+    assert errors(doc) == [f"{HCM}.http_filters[0].typed_config.config.vm_config.code.remote: not supported"]

@@ -49,7 +49,6 @@ from gateway.config.model.hcm import (
     CodecType,
     HttpConnectionManager,
     HttpFilter,
-    InternalAddressConfig,
     PathWithEscapedSlashesAction,
     ServerHeaderTransformation,
 )
@@ -111,7 +110,6 @@ __all__ = [
     "HttpConnectionManager",
     "HttpFilter",
     "HttpProtocolOptions",
-    "InternalAddressConfig",
     "LbEndpoint",
     "LbPolicy",
     "LeastRequestLbConfig",

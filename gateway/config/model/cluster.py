@@ -154,7 +154,6 @@ class Cluster:
     http_options: UpstreamHttpProtocolOptions = field(default_factory=UpstreamHttpProtocolOptions)
     dns_refresh_rate: float = 5.0
     dns_lookup_family: DnsLookupFamily = DnsLookupFamily.AUTO
-    respect_dns_ttl: bool = False
     cleanup_interval: float = 5.0
     close_connections_on_host_health_failure: bool = False
     ignore_health_on_host_removal: bool = False

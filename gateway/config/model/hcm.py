@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from gateway.config.model.access_log import AccessLog
-from gateway.config.model.core import CidrRange, Http1ProtocolOptions, HttpProtocolOptions
+from gateway.config.model.core import Http1ProtocolOptions, HttpProtocolOptions
 from gateway.config.model.route import RouteConfiguration, UpgradeConfig
 
 
@@ -43,12 +43,6 @@ class HttpFilter:
 
 
 @dataclass(frozen=True, slots=True)
-class InternalAddressConfig:
-    unix_sockets: bool = False
-    cidr_ranges: tuple[CidrRange, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
 class HttpConnectionManager:
     """``hcm.v3.HttpConnectionManager``; of the route_specifier oneof only the inline ``route_config`` is
     supported. Durations of 0 disable the timeout, as in Envoy.
@@ -66,7 +60,6 @@ class HttpConnectionManager:
     xff_num_trusted_hops: int = 0
     skip_xff_append: bool = False
     via: str = ""
-    internal_address_config: InternalAddressConfig = field(default_factory=InternalAddressConfig)
     server_name: str = "gateway"
     server_header_transformation: ServerHeaderTransformation = ServerHeaderTransformation.OVERWRITE
     generate_request_id: bool = True
@@ -81,14 +74,6 @@ class HttpConnectionManager:
     drain_timeout: float = 5.0
     delayed_close_timeout: float = 1.0
     upgrade_configs: tuple[UpgradeConfig, ...] = ()
-    normalize_path: bool = False
-    merge_slashes: bool = False
     path_with_escaped_slashes_action: PathWithEscapedSlashesAction = (
         PathWithEscapedSlashesAction.IMPLEMENTATION_SPECIFIC_DEFAULT
     )
-    proxy_100_continue: bool = False
-    stream_error_on_invalid_http_message: bool = False
-    strip_matching_host_port: bool = False
-    strip_any_host_port: bool = False
-    strip_trailing_host_dot: bool = False
-    append_x_forwarded_port: bool = False

@@ -211,7 +211,6 @@ class RouteConfiguration:
 
     name: str = ""
     virtual_hosts: tuple[VirtualHost, ...] = ()
-    internal_only_headers: tuple[str, ...] = ()
     request_headers_to_add: tuple[HeaderValueOption, ...] = ()
     request_headers_to_remove: tuple[str, ...] = ()
     response_headers_to_add: tuple[HeaderValueOption, ...] = ()

@@ -47,6 +47,7 @@ def parse_cluster(f: Fields) -> Cluster:
         "common_lb_config", "transport_socket", "protocol_selection", "upstream_connection_options", "filters",
         "load_balancing_policy", "lrs_server", "lrs_report_endpoint_metrics", "track_timeout_budgets",
         "upstream_config", "track_cluster_stats", "preconnect_policy", "connection_pool_per_downstream_connection",
+        "respect_dns_ttl",
     )  # fmt: skip
     name = f.string("name", required=True)
     f.ctx.cluster_names.add(name)
@@ -75,7 +76,6 @@ def parse_cluster(f: Fields) -> Cluster:
         http_options=_parse_http_options(f),
         dns_refresh_rate=f.duration("dns_refresh_rate", 5.0, positive=True),
         dns_lookup_family=f.enum("dns_lookup_family", DnsLookupFamily, DnsLookupFamily.AUTO),
-        respect_dns_ttl=f.boolean("respect_dns_ttl"),
         cleanup_interval=f.duration("cleanup_interval", 5.0, positive=True),
         close_connections_on_host_health_failure=f.boolean("close_connections_on_host_health_failure"),
         ignore_health_on_host_removal=f.boolean("ignore_health_on_host_removal"),

@@ -10,14 +10,13 @@ from gateway.config.model.hcm import (
     CodecType,
     HttpConnectionManager,
     HttpFilter,
-    InternalAddressConfig,
     PathWithEscapedSlashesAction,
     ServerHeaderTransformation,
 )
 from gateway.config.model.route import RouteConfiguration, UpgradeConfig
 from gateway.config.model.router import Router
 from gateway.config.parse.access_log import parse_access_log
-from gateway.config.parse.common import parse_cidr_range, parse_http1_protocol_options, parse_http_protocol_options
+from gateway.config.parse.common import parse_http1_protocol_options, parse_http_protocol_options
 from gateway.config.parse.route import parse_route_configuration
 from gateway.config.registry import REGISTRY, Category
 
@@ -34,8 +33,13 @@ def parse_http_connection_manager(f: Fields) -> HttpConnectionManager:
         "request_id_extension", "local_reply_config", "path_normalization_options", "proxy_status_config",
         "typed_header_validation_config", "append_local_overload", "add_proxy_protocol_connection_state",
     )  # fmt: skip
+    # Known, not implemented yet: refused when set rather than silently ignored.
+    f.unsupported(
+        "internal_address_config", "normalize_path", "merge_slashes", "proxy_100_continue",
+        "stream_error_on_invalid_http_message", "strip_matching_host_port", "strip_any_host_port",
+        "strip_trailing_host_dot", "append_x_forwarded_port",
+    )  # fmt: skip
     f.oneof("route_config", "rds", "scoped_routes", required=True)
-    f.oneof("strip_matching_host_port", "strip_any_host_port")
     stat_prefix = f.string("stat_prefix", required=True)
     route_config = f.message("route_config", parse_route_configuration)
     faults = len(f.ctx.sink.errors)
@@ -52,8 +56,6 @@ def parse_http_connection_manager(f: Fields) -> HttpConnectionManager:
         xff_num_trusted_hops=f.uint32("xff_num_trusted_hops"),
         skip_xff_append=f.boolean("skip_xff_append"),
         via=f.string("via"),
-        internal_address_config=f.message("internal_address_config", _parse_internal_address_config)
-        or InternalAddressConfig(),
         server_name=f.string("server_name") or "gateway",
         server_header_transformation=f.enum(
             "server_header_transformation", ServerHeaderTransformation, ServerHeaderTransformation.OVERWRITE
@@ -72,8 +74,6 @@ def parse_http_connection_manager(f: Fields) -> HttpConnectionManager:
         drain_timeout=f.duration("drain_timeout", 5.0),
         delayed_close_timeout=f.duration("delayed_close_timeout", 1.0),
         upgrade_configs=f.repeated("upgrade_configs", _parse_upgrade_config),
-        normalize_path=f.boolean("normalize_path", wrapped=True),
-        merge_slashes=f.boolean("merge_slashes"),
         path_with_escaped_slashes_action=f.enum(
             "path_with_escaped_slashes_action",
             PathWithEscapedSlashesAction,
@@ -84,12 +84,6 @@ def parse_http_connection_manager(f: Fields) -> HttpConnectionManager:
                 PathWithEscapedSlashesAction.UNESCAPE_AND_FORWARD,
             ),
         ),
-        proxy_100_continue=f.boolean("proxy_100_continue"),
-        stream_error_on_invalid_http_message=f.boolean("stream_error_on_invalid_http_message", wrapped=True),
-        strip_matching_host_port=f.boolean("strip_matching_host_port"),
-        strip_any_host_port=f.boolean("strip_any_host_port"),
-        strip_trailing_host_dot=f.boolean("strip_trailing_host_dot"),
-        append_x_forwarded_port=f.boolean("append_x_forwarded_port"),
     )
     if not stat_prefix or route_config is None:
         raise Invalid
@@ -126,12 +120,6 @@ def parse_http_filter(f: Fields) -> HttpFilter:
 def _typed_config(f: Fields) -> Mapping[str, object] | None:
     value = f.raw("typed_config")
     return value if isinstance(value, Mapping) else None
-
-
-def _parse_internal_address_config(f: Fields) -> InternalAddressConfig:
-    return InternalAddressConfig(
-        unix_sockets=f.boolean("unix_sockets"), cidr_ranges=f.repeated("cidr_ranges", parse_cidr_range)
-    )
 
 
 def _parse_upgrade_config(f: Fields) -> UpgradeConfig:

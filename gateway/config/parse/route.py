@@ -43,6 +43,7 @@ def parse_route_configuration(f: Fields) -> RouteConfiguration:
         "vhds", "cluster_specifier_plugins", "request_mirror_policies", "typed_per_filter_config", "metadata",
         "ignore_path_parameters_in_path_matching",
     )  # fmt: skip
+    f.unsupported("internal_only_headers")
     scope = RouteScope(
         validate_clusters=f.boolean("validate_clusters", True, wrapped=True),
         max_direct_response_body_size_bytes=f.uint32("max_direct_response_body_size_bytes", 4096, wrapped=True),
@@ -53,7 +54,6 @@ def parse_route_configuration(f: Fields) -> RouteConfiguration:
     return RouteConfiguration(
         name=f.string("name"),
         virtual_hosts=tuple(vh for _, vh in virtual_hosts),
-        internal_only_headers=_header_names(f, "internal_only_headers"),
         request_headers_to_add=parse_headers_to_add(f, "request_headers_to_add"),
         request_headers_to_remove=parse_headers_to_remove(f, "request_headers_to_remove"),
         response_headers_to_add=parse_headers_to_add(f, "response_headers_to_add"),
@@ -78,11 +78,6 @@ def _check_unique_virtual_hosts(f: Fields, virtual_hosts: list[tuple[str, Virtua
             if key in domains:
                 f.ctx.sink.add(f"{path}.domains[{i}]", f"duplicate domain {domain!r} (first in {domains[key]})")
             domains.setdefault(key, path)
-
-
-def _header_names(f: Fields, field: str) -> tuple[str, ...]:
-    names = [name.lower() for name in f.strings(field) if check_header_name(f, field, name)]
-    return tuple(names)
 
 
 def parse_virtual_host(f: Fields) -> VirtualHost:

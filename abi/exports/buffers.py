@@ -73,8 +73,9 @@ def proxy_set_buffer_bytes(state: AbiState, buffer_type: int, start: int, size: 
     if not body.available:
         return BAD_ARGUMENT
     window = len(body.held) - body.start
-    if len(body.held) + len(data) - (min(size, window) if start == 0 else 0) > state.limits.max_buffer_bytes:
-        return BAD_ARGUMENT  # a body the host would not hold for the proxy either
+    new_size = len(body.held) + len(data) - (min(size, window) if start == 0 else 0)
+    if new_size > max(state.limits.max_buffer_bytes, len(body.held)):
+        return BAD_ARGUMENT  # growth past what the host would hold for the proxy (a chunk may be larger)
     if start == 0:  # drop the first `size` bytes of the window, then prepend: (0, >=len) replaces all
         body.held[body.start : body.start + min(size, window)] = data
     elif start >= window:

@@ -1,7 +1,7 @@
 """The proxy-wasm host: runs Envoy proxy-wasm plugins (ABI 0.1.0, 0.2.0, 0.2.1) in wasmtime.
 
 Public API (nothing here imports `gateway`):
-  abi.runtime  load_module(code, plugin_name) -> CompiledModule   compile (disk-cached) + check a module
+  abi.runtime  load_module(code, plugin_name) -> CompiledModule   compile (abi.cache, on disk) + check
                configure_engine(cache_dir, epoch_tick_ms)        process-wide engine settings
                VmRegistry                                        one VM per vm_id + code per worker
   abi.plugin   PluginConfig, Plugin(module, config, host, registry)  a started, configured plugin

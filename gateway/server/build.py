@@ -21,6 +21,7 @@ from gateway.config.model import Bootstrap, HttpConnectionManager
 from gateway.config.model import Listener as ListenerConfig
 from gateway.config.model.hcm import ServerHeaderTransformation as ConfigServerHeader
 from gateway.core.errors import ConfigError
+from gateway.filters.api import FilterFactory
 from gateway.filters.registry import FactoryContext, build_filter_factory
 from gateway.filters.router import RouteTable
 from gateway.filters.wasm.service import close_services, start_services
@@ -85,17 +86,10 @@ def build(bootstrap: Bootstrap, loop: asyncio.AbstractEventLoop, http1_codec: st
                 )
                 continue
             path = _HCM_PATH.format(i=i, j=j)
-            try:
-                logs = build_access_logs(hcm.access_log, f"{path}.access_log")
-                access_logs.extend(logs)
-                ctx = FactoryContext(
-                    stats, cluster_manager, hcm.stat_prefix, loop, bootstrap.node, wasm_vms, validate_only
-                )
-                settings = _hcm_settings(hcm, path, ctx, http1_codec, listener, logs)
-            except ConfigError as e:
-                errors.errors.append(e)
-                continue
-            plans.append(_plan(listener, settings, HcmStats(stats, hcm.stat_prefix)))
+            ctx = FactoryContext(stats, cluster_manager, hcm.stat_prefix, loop, bootstrap.node, wasm_vms, validate_only)
+            settings = _hcm_settings(hcm, path, ctx, http1_codec, listener, errors, access_logs)
+            if settings is not None:
+                plans.append(_plan(listener, settings, HcmStats(stats, hcm.stat_prefix)))
     if validate_only or errors.errors:
         close_services(services)  # started only to prove they start
     errors.raise_if_any()
@@ -117,14 +111,33 @@ def _hcm_settings(
     ctx: FactoryContext,
     http1_codec: str,
     listener: ListenerConfig,
-    access_logs: list[AccessLog],
-) -> HcmSettings:
-    table = RouteTable(hcm.route_config, f"{path}.route_config")
-    factories = [
-        build_filter_factory(f, f"{path}.http_filters[{k}]", ctx)
-        for k, f in enumerate(hcm.http_filters)
-        if not f.disabled
-    ]
+    errors: ErrorSink,
+    all_access_logs: list[AccessLog],
+) -> HcmSettings | None:
+    """The connection manager's settings, or None after adding every fault found to ``errors`` (each part is
+    built even when another failed, so validate mode reports them all at once)."""
+    faults = len(errors.errors)
+    access_logs: list[AccessLog] = []
+    table: RouteTable | None = None
+    factories: list[FilterFactory] = []
+    try:
+        access_logs = build_access_logs(hcm.access_log, f"{path}.access_log")
+    except ConfigError as e:
+        errors.errors.append(e)
+    try:
+        table = RouteTable(hcm.route_config, f"{path}.route_config")
+    except ConfigError as e:
+        errors.errors.append(e)
+    for k, http_filter in enumerate(hcm.http_filters):
+        if http_filter.disabled:
+            continue
+        try:
+            factories.append(build_filter_factory(http_filter, f"{path}.http_filters[{k}]", ctx))
+        except ConfigError as e:
+            errors.errors.append(e)
+    if len(errors.errors) > faults or table is None:
+        return None
+    all_access_logs.extend(access_logs)
     common = hcm.common_http_protocol_options
     return HcmSettings(
         stat_prefix=hcm.stat_prefix,

@@ -123,3 +123,24 @@ def test_sigterm_drains_in_flight_requests_then_exits_zero(tmp_path: Path) -> No
                 raise AssertionError("still accepting after SIGTERM")
 
     asyncio.run(scenario())
+
+
+def test_validate_reports_every_build_error_at_once(tmp_path: Path) -> None:
+    plugin = """          - name: envoy.filters.http.wasm
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
+              config:
+                name: missing
+                vm_config: {runtime: envoy.wasm.runtime.v8, code: {local: {filename: /nonexistent.wasm}}}"""
+    access_log = """          access_log:
+          - name: envoy.access_loggers.stdout
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog
+              log_format: {text_format_source: {inline_string: "%NO_SUCH_COMMAND%"}}"""
+    path = tmp_path / "two.yaml"
+    path.write_text(basic_config(8080, http_filters=plugin, extra_hcm=access_log))
+    result = _run_cli("-c", str(path), "--mode", "validate")
+    assert result.returncode == 1
+    assert "typed_config.access_log[0].typed_config" in result.stderr
+    assert "http_filters[0].typed_config.config.vm_config.code.local.filename: cannot read Wasm module" in result.stderr
+    assert "2 error(s)" in result.stderr

@@ -122,7 +122,9 @@ class Plugin:
         return HttpStream(self, host)
 
     def close(self) -> None:
-        """Shut the plugin down: proxy_on_done/proxy_on_delete of its root (unless the VM is dead)."""
+        """Shut the plugin down: proxy_on_done/proxy_on_delete of its root (unless the VM is dead). Close it
+        once its streams ended (Envoy drains them on the old configuration); a stream still running on a
+        closed VM is failed per the policy."""
         vm, root = self.vm, self.root
         self.vm = self.root = None
         if vm is not None and root is not None:

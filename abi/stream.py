@@ -97,6 +97,8 @@ class HttpStream:
         replies = ctx.local_reply
         result = vm.guarded(ctx, name, *args)
         self._replied = ctx.local_reply != replies
+        if result is None and self.state is _State.ACTIVE:
+            self._fail()  # the VM was already gone (closed under us): same outcome as a failure
         return None if result is None or self.state is not _State.ACTIVE else result & U32
 
     def vm_failed(self) -> None:

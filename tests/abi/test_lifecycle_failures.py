@@ -173,3 +173,13 @@ def test_a_refused_plugin_leaves_no_root_behind(make_probe) -> None:
         vm.add_root("refused", "", b"", probe.h.host, probe.h.plugin)
     assert [root.name for root, _ in vm.listeners] == ["test"]
     assert sorted(c.id for c in vm.contexts.values()) == [probe.h.plugin.root.id]
+
+
+def test_a_stream_outliving_its_closed_plugin_fails_per_policy(make_probe) -> None:
+    probe = make_probe()
+    s = probe.h.stream()
+    s.send_request_headers(GET)
+    probe.h.close()
+    assert s.send_response_headers({":status": "200"}) == FilterHeadersStatus.STOP_ALL_ITERATION_AND_WATERMARK
+    assert s.local_reply is not None and s.local_reply.details == FAIL_DETAILS
+    s.complete()

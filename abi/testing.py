@@ -1,6 +1,6 @@
 """Test any proxy-wasm plugin from pytest, without a proxy: real modules run in real wasmtime VMs.
 
-    from abi.testing import Harness
+    from abi.testing import CONTINUE, Harness
 
     def test_adds_header():
         h = Harness.load("plugins/add_header.wasm", configuration=b'{"name": "x-hello", "value": "world"}')

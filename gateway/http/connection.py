@@ -58,7 +58,7 @@ class Downstream(Protocol):
 
     def read_disable(self, disabled: bool) -> None: ...
 
-    def close(self, abort: bool = False) -> None: ...
+    def close(self, abort: bool = False, linger: float = 0.0) -> None: ...
 
 
 class HttpConnection:
@@ -248,9 +248,8 @@ class HttpConnection:
                 stream.reset_stream(ResponseFlag.DOWNSTREAM_PROTOCOL_ERROR, details)
         elif stream is None:
             self._bare_reply(stream_id, status, body, details)
-        self._closing = True
         self._flush()
-        self._downstream.close()
+        self._close(remote=False)
 
     def _bare_reply(self, stream_id: int, status: int, body: bytes, details: str) -> None:
         """A reply to bytes that never became a request (a bad head): no filters, no stream."""
@@ -372,7 +371,7 @@ class HttpConnection:
         if not self._closing:
             self._closing = True
             (self.stats.cx_destroy_remote if remote else self.stats.cx_destroy_local).inc()
-        self._downstream.close(abort=abort)
+        self._downstream.close(abort, 0.0 if remote else self.settings.delayed_close_timeout)
 
     # -- timers --
     def _arm_idle(self) -> None:

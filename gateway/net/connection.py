@@ -4,8 +4,9 @@ The handler is the connection's terminal network filter (the HTTP connection man
 what every handler needs: write watermarks (``per_connection_buffer_limit_bytes``) turned into pause/resume
 callbacks, read pausing for backpressure, and a close that is safe to call twice.
 
-States: open -> (half-closed by peer) -> closed. Once ``connection_lost`` ran, writes are dropped silently:
-the stream that produced them has already been told the connection is gone.
+States: open -> closed by us (``close``; possibly lingering, see there) or by the peer -> gone
+(``connection_lost``). Once closed, writes are dropped silently and input is discarded: the stream that produced
+or awaited them has already been told the connection is going.
 """
 
 from __future__ import annotations
@@ -47,7 +48,17 @@ HandlerFactory = Callable[["DownstreamConnection"], ConnectionHandler]
 
 
 class DownstreamConnection(asyncio.Protocol):
-    __slots__ = ("_factory", "_handler", "_transport", "_buffer_limit", "info", "closed", "_read_paused", "_on_gone")
+    __slots__ = (
+        "_factory",
+        "_handler",
+        "_transport",
+        "_buffer_limit",
+        "info",
+        "closed",
+        "_read_paused",
+        "_on_gone",
+        "_linger_timer",
+    )
 
     def __init__(self, factory: HandlerFactory, buffer_limit: int, on_gone: ConnectionTracker) -> None:
         self._factory = factory
@@ -56,6 +67,7 @@ class DownstreamConnection(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._handler: ConnectionHandler | None = None
         self._read_paused = False
+        self._linger_timer: asyncio.TimerHandle | None = None
         self.closed = False
         self.info = ConnectionInfo(0, ("", 0), ("", 0))
 
@@ -81,10 +93,12 @@ class DownstreamConnection(asyncio.Protocol):
         self._handler = self._factory(self)
 
     def data_received(self, data: bytes) -> None:
-        if self._handler is not None:
+        if self._handler is not None and not self.closed:
             self._handler.on_data(data)
 
     def eof_received(self) -> bool:
+        if self.closed:
+            return False  # lingering after our close: the peer is done too, so close now
         if self._handler is not None:
             self._handler.on_eof()
         # Keep the transport open only if the handler still has something to write; it closes when done.
@@ -92,6 +106,9 @@ class DownstreamConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        if self._linger_timer is not None:
+            self._linger_timer.cancel()
+            self._linger_timer = None
         self._on_gone.discard(self)
         handler, self._handler = self._handler, None
         if handler is not None:
@@ -123,15 +140,28 @@ class DownstreamConnection(asyncio.Protocol):
         else:
             self._transport.resume_reading()
 
-    def close(self, abort: bool = False) -> None:
-        """Close after flushing what was written (or at once with ``abort``)."""
-        if self.closed or self._transport is None:
+    def close(self, abort: bool = False, linger: float = 0.0) -> None:
+        """Close after flushing what was written (or at once with ``abort``).
+
+        With ``linger`` (Envoy's delayed_close_timeout), only our side is shut once the writes are out; input is
+        read and dropped until the peer closes too or ``linger`` seconds pass. Closing at once with unread input
+        makes the kernel answer with a reset, which can destroy the response the peer has not read yet (a 413
+        to an upload still arriving, say).
+        """
+        transport = self._transport
+        if self.closed or transport is None:
             return
         self.closed = True
         if abort:
-            self._transport.abort()
+            transport.abort()
+        elif linger > 0 and transport.can_write_eof():
+            transport.write_eof()
+            if self._read_paused:
+                self._read_paused = False
+                transport.resume_reading()
+            self._linger_timer = asyncio.get_running_loop().call_later(linger, transport.close)
         else:
-            self._transport.close()
+            transport.close()
 
     def write_buffer_size(self) -> int:
         return 0 if self._transport is None else self._transport.get_write_buffer_size()

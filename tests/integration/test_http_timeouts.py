@@ -4,9 +4,11 @@ behaviour: a real echo upstream (or a raw one that stalls on purpose), the gatew
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from tests.integration.harness import Client, basic_config, echo_upstream, gateway, port_of
 from tests.integration.http_support import eventually, hcm, raw_exchange, stat, tcp_upstream
+from tests.integration.wasm_support import compile_wat, wasm_filter
 
 P = "http.ingress_http."
 IDLE = hcm("common_http_protocol_options: {idle_timeout: 0.2s}")
@@ -235,3 +237,29 @@ async def test_expect_100_continue_then_body_and_stats() -> None:
         await writer.wait_closed()
         await eventually(lambda: stat(gw, P + "downstream_rq_2xx") == 1)
         assert stat(gw, P + "downstream_rq_1xx") == 1
+
+
+# A filter that buffers the whole request body (proxy-wasm: StopIterationAndBuffer until the end of the stream).
+BUFFER_BODY_WAT = """
+(module
+  (memory (export "memory") 1)
+  (func (export "proxy_abi_version_0_2_1"))
+  (func (export "proxy_on_memory_allocate") (param i32) (result i32) (i32.const 1024))
+  (func (export "proxy_on_request_body") (param i32 i32 i32) (result i32)
+    (select (i32.const 0) (i32.const 1) (local.get 2))))
+"""
+
+
+async def test_a_buffering_filter_over_the_buffer_limit_is_413(tmp_path: Path) -> None:
+    code = compile_wat(BUFFER_BODY_WAT, tmp_path)
+    async with echo_upstream() as up:
+        config = basic_config(up, http_filters=wasm_filter("buffer", code))
+        async with gateway(config) as gw:
+            client = await Client.connect(port_of(gw))
+            small = await client.request("POST", "/", body=b"a" * 100_000)
+            assert small.status == 200 and small.json()["body_bytes"] == 100_000
+            big = await client.request("POST", "/", body=b"a" * (2 * 1024 * 1024))
+            assert big.status == 413 and big.body == b"Payload Too Large"
+            assert big.headers["connection"] == "close"
+            assert await client.at_eof()
+            await client.close()

@@ -1,0 +1,115 @@
+"""CPU time the gateway process spends per proxied request (user + system, from /proc/<pid>/stat over wrk runs),
+with the same one-route config and nginx upstream as proxy_vs_nginx.py. CPU time, unlike requests/s, barely moves
+when other processes share the cores, so it compares changes on a busy machine.
+
+    .venv/bin/python bench/cpu_per_request.py [--rounds 3] [--seconds 5] [--connections 32] [--http1-codec h11]
+                                              [--profile FILE]
+
+``--profile FILE`` runs the gateway under cProfile timed by ``time.process_time`` (CPU only: a wall-clock profile
+here is dominated by preemption inside send()), profiling only the measured runs, writes the pstats to FILE and
+prints Python function calls per request (the profiler's own overhead inflates the CPU figure in that mode).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pstats
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from common import NGINX_UPSTREAM, ROOT, free_port, gateway_config, median, nginx, process, wrk
+
+# Runs the gateway's CLI under a process-time profiler that SIGUSR2 switches on, and off again (writing FILE).
+_PROFILED = """
+import cProfile, signal, sys, time
+out = sys.argv[1]
+sys.argv = ["gateway", *sys.argv[2:]]
+profiler = cProfile.Profile(time.process_time)
+state = {"on": False}
+def toggle(signum, frame):
+    if state["on"]:
+        profiler.disable()
+        profiler.dump_stats(out)
+    else:
+        profiler.enable()
+    state["on"] = not state["on"]
+signal.signal(signal.SIGUSR2, toggle)
+from gateway.cli import main
+sys.exit(main())
+"""
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of ``pid`` (fields 14 and 15 of /proc/<pid>/stat, after the parenthesised command)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+@contextmanager
+def gateway_process(config_text: str, codec: str, profile: str | None) -> Iterator[tuple[int, int]]:
+    """The gateway on ``config_text``: yields (port, pid)."""
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="bench-gw-") as tmp:
+        conf = Path(tmp) / "gateway.yaml"
+        conf.write_text(config_text.replace("__PORT__", str(port)))
+        args = ["-c", str(conf), "-l", "warning", "--http1-codec", codec]
+        cmd = [sys.executable, "-m", "gateway", *args]
+        if profile is not None:
+            cmd = [sys.executable, "-c", _PROFILED, profile, *args]
+        with process(cmd, port, cwd=str(ROOT), env={**os.environ, "PYTHONOPTIMIZE": "1"}) as proc:
+            yield port, proc.pid
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--http1-codec", default="httptools", choices=("httptools", "h11"))
+    parser.add_argument("--profile", metavar="FILE", help="write a CPU-time cProfile of the measured runs")
+    args = parser.parse_args()
+
+    if args.profile and os.path.exists(args.profile):
+        os.remove(args.profile)
+    per_request: list[float] = []
+    total_requests = 0.0
+    with nginx(NGINX_UPSTREAM, body="hello from upstream\\n") as upstream_port:
+        config = gateway_config(upstream_port)
+        with gateway_process(config, args.http1_codec, args.profile) as (port, pid):
+            wrk(port, 1, args.connections)  # warm up: connections, caches, lazily created stats
+            if args.profile:
+                os.kill(pid, signal.SIGUSR2)
+            for _ in range(args.rounds):
+                before = cpu_seconds(pid)
+                r = wrk(port, args.seconds, args.connections)
+                used = cpu_seconds(pid) - before
+                if r.errors:
+                    raise SystemExit(f"gateway: {r.errors} errors in a run")
+                requests = r.requests_per_s * args.seconds
+                total_requests += requests
+                per_request.append(used / requests * 1e6)
+                print(f"  {r.requests_per_s:8.0f} req/s   {per_request[-1]:6.1f} µs CPU/request", flush=True)
+            if args.profile:
+                os.kill(pid, signal.SIGUSR2)
+                deadline = time.monotonic() + 30
+                while not os.path.exists(args.profile) and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                time.sleep(0.5)  # let the dump finish
+
+    print(f"\nHTTP/1 codec {args.http1_codec}: median {median(per_request):.1f} µs CPU/request", end="")
+    print(" (under the profiler)" if args.profile else "")
+    if args.profile:
+        calls = pstats.Stats(args.profile).total_calls  # type: ignore[attr-defined]
+        print(f"  {calls / total_requests:.0f} Python function calls/request; profile in {args.profile}")
+
+
+if __name__ == "__main__":
+    main()

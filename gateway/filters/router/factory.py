@@ -8,6 +8,7 @@ from __future__ import annotations
 from gateway.config.model import Router as RouterConfig
 from gateway.filters.router.filter import Router
 from gateway.filters.router.stats import RouterStats, StatsCache
+from gateway.filters.router.timeouts import RouteTimeouts
 from gateway.stats.store import Store
 from gateway.upstream.api import ClusterManager
 
@@ -25,6 +26,7 @@ class RouterFactory:
         "dynamic_stats",
         "suppress_envoy_headers",
         "respect_expected_rq_timeout",
+        "timeouts",
     )
 
     def __init__(self, config: RouterConfig, cluster_manager: ClusterManager, store: Store, stat_prefix: str) -> None:
@@ -34,6 +36,7 @@ class RouterFactory:
         self.dynamic_stats = config.dynamic_stats
         self.suppress_envoy_headers = config.suppress_envoy_headers
         self.respect_expected_rq_timeout = config.respect_expected_rq_timeout
+        self.timeouts = RouteTimeouts()
 
     def __call__(self) -> Router:
         return Router(self)

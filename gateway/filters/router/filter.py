@@ -11,7 +11,6 @@ response headers become a local reply with Envoy's body, flag and details; after
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from gateway.core.stream_info import StreamInfo
 from gateway.filters.api import DataStatus, HeadersStatus, HttpFilter, TrailersStatus
 from gateway.filters.router.stats import ClusterRouterStats, RouteStats
 from gateway.filters.router.table import RouteMatch
+from gateway.filters.router.timeouts import TimeoutQueue
 from gateway.filters.router.upstream_request import State, UpstreamRequest
 from gateway.upstream.api import LoadBalancerContext, UpstreamStream
 
@@ -103,7 +103,7 @@ class Router(HttpFilter):
         self._route_stats: RouteStats | None = None
         self._internal = False
         self._timeout = 0.0
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: TimeoutQueue | None = None  # where the route timeout is armed
         self._request_done_at: float | None = None
         self._response_started = False
         self._decoder_paused = 0
@@ -233,7 +233,8 @@ class Router(HttpFilter):
         self._request_done_at = time.monotonic()
         upstream = self._upstream
         if self._timeout > 0 and upstream is not None and upstream.state is not State.DONE:
-            self._timer = self.callbacks.loop.call_later(self._timeout, self._on_timeout)
+            timer = self._timer = self._cfg.timeouts.queue(self.callbacks.loop, self._timeout)
+            timer.arm(self, self._request_done_at)
 
     # -- from the UpstreamRequest --
     def on_pool_ready(self, stream: UpstreamStream) -> None:
@@ -345,7 +346,7 @@ class Router(HttpFilter):
         while self._decoder_paused:
             self.decoder_watermark(False)
 
-    def _on_timeout(self) -> None:
+    def on_timeout(self) -> None:
         self._timer = None
         upstream = self._upstream
         assert upstream is not None and self._cluster_stats is not None
@@ -394,5 +395,5 @@ class Router(HttpFilter):
 
     def _cancel_timer(self) -> None:
         if self._timer is not None:
-            self._timer.cancel()
+            self._timer.cancel(self)
             self._timer = None

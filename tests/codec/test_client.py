@@ -313,6 +313,7 @@ INVALID_RESPONSES = {
     "space_before_colon": b"HTTP/1.1 200 OK\r\nContent-Length : 0\r\n\r\n",
     "nul_in_value": b"HTTP/1.1 200 OK\r\nX: a\x00b\r\nContent-Length: 0\r\n\r\n",
     "ctl_in_value": b"HTTP/1.1 200 OK\r\nX: a\x01b\r\nContent-Length: 0\r\n\r\n",
+    "nul_in_reason": b"HTTP/1.1 200 O\x00K\r\nContent-Length: 0\r\n\r\n",
     "unrequested_101": b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n",
 }
 

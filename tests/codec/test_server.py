@@ -418,5 +418,5 @@ def test_trailers_without_chunked_framing_are_dropped(server: ServerCodec) -> No
 
 
 def test_unknown_backend_is_refused() -> None:
-    with pytest.raises(ValueError, match="unknown HTTP/1.1 codec backend 'picohttp'"):
+    with pytest.raises(ValueError, match=r"unknown HTTP/1\.1 codec backend 'picohttp'"):
         make_server_codec("picohttp")

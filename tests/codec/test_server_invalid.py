@@ -67,6 +67,7 @@ INVALID: dict[str, tuple[bytes, int]] = {
     "asterisk_not_options": (b"GET * HTTP/1.1\r\n" + H + b"\r\n", 400),
     "absolute_userinfo": (b"GET http://user@h/ HTTP/1.1\r\n" + H + b"\r\n", 400),
     "absolute_other_scheme": (b"GET ftp://h/ HTTP/1.1\r\n" + H + b"\r\n", 400),
+    "absolute_bad_host_char": (b'GET http://a"b/ HTTP/1.1\r\n' + H + b"\r\n", 400),
     "absolute_no_authority": (b"GET http:///p HTTP/1.1\r\n" + H + b"\r\n", 400),
     "http_1_2": (b"GET / HTTP/1.2\r\n" + H + b"\r\n", 400),
     "http_2_0": (b"GET / HTTP/2.0\r\n" + H + b"\r\n", 400),
@@ -75,6 +76,7 @@ INVALID: dict[str, tuple[bytes, int]] = {
     "garbage": (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 400),
     # host
     "missing_host": (b"GET / HTTP/1.1\r\n\r\n", 400),
+    "absolute_form_without_host": (b"GET http://a/ HTTP/1.1\r\n\r\n", 400),
     "two_hosts": (b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
     # unsupported
     "connect": (b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", 400),

@@ -24,6 +24,7 @@ from gateway.codec.http1.common import (
     SkipBody,
     connection_tokens,
     encode_fields,
+    invalid_value,
     length_to_send,
     parse_content_length,
     trailers_block,
@@ -338,6 +339,11 @@ class Http1ClientCodec:
     def on_message_begin(self) -> None:
         if self._resp_done:
             raise _upstream_error("unexpected data after the response")
+
+    def on_status(self, reason: bytes) -> None:
+        # llhttp lets control characters through in a reason phrase (h11's backend checks the raw head).
+        if invalid_value(reason):
+            raise _upstream_error("invalid character in the reason phrase")
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._budget -= len(name) + len(value)

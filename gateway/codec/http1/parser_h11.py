@@ -12,7 +12,8 @@ backends then accept and reject the same shapes. Known remaining differences, no
 disagree on where a message ends: h11 refuses double spaces in the request line and llhttp accepts them;
 llhttp refuses a tab after ``chunked`` (not a space) and h11 takes it as whitespace; llhttp fails some
 errors earlier (the events before a ProtocolErrorReceived can differ); the status of a message with two
-faults can differ (400 or 501) as each parser meets a different one first.
+faults can differ (400 or 501) as each parser meets a different one first; llhttp skips empty lines between
+an interim (1xx) response and the next one, h11 refuses them.
 """
 
 from __future__ import annotations
@@ -111,7 +112,6 @@ class _H11Parser:
     __slots__ = ("_cap", "_chunks", "_codec", "_coding", "_conn", "_head", "_scanned", "_version")
     _role: type[h11.CLIENT] | type[h11.SERVER]
     _source: Source
-    _skip_empty_lines: bool
 
     def __init__(self, codec: Any, limits: CodecLimits) -> None:
         self._codec = codec
@@ -133,7 +133,7 @@ class _H11Parser:
     def _receive(self, data: bytes) -> None:
         head = self._head
         if head is not None:
-            if not head and self._skip_empty_lines:
+            if not head:
                 data = data.lstrip(b"\r\n")
             head += data
         elif self._chunks is not None:
@@ -171,7 +171,7 @@ class _H11Parser:
         head = self._head
         if head is None:
             pending = self._conn.trailing_data[0]
-            if self._skip_empty_lines and pending[:1] in (b"\r", b"\n"):
+            if self._role is h11.SERVER and pending[:1] in (b"\r", b"\n"):
                 pending = pending.lstrip(b"\r\n")  # llhttp skips empty lines before a request line; h11 refuses
                 self._conn = self._new_connection(pending)
             head = self._head = bytearray(pending)
@@ -218,7 +218,6 @@ class H11RequestParser(_H11Parser):
     __slots__ = ("_keep_alive_10", "_method", "_upgrade")
     _role = h11.SERVER
     _source = Source.DOWNSTREAM
-    _skip_empty_lines = True
 
     def __init__(self, codec: Any, limits: CodecLimits) -> None:
         super().__init__(codec, limits)
@@ -283,7 +282,6 @@ class H11ResponseParser(_H11Parser):
     __slots__ = ("_bodiless", "_status")
     _role = h11.CLIENT
     _source = Source.UPSTREAM
-    _skip_empty_lines = False
     handles_head = True
 
     def __init__(self, codec: Any, limits: CodecLimits) -> None:
@@ -307,7 +305,7 @@ class H11ResponseParser(_H11Parser):
         conn.send(h11.Request(method=method, target=b"/", headers=headers))
         self._bodiless = method == b"HEAD"
         conn.send(h11.EndOfMessage())
-        self._head = None
+        self._head = bytearray()  # h11 holds nothing yet: empty lines before the response are skipped, as llhttp
 
     def feed(self, data: bytes) -> bytes | None:
         if not data:

@@ -19,6 +19,7 @@ CONNECT is rejected with 400 (tunnelling CONNECT is not supported yet).
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from collections.abc import Callable
 
@@ -48,6 +49,8 @@ from gateway.core.headers import HeaderMap
 # Response body modes.
 _NOT_STARTED, _NONE, _LENGTH, _CHUNKED, _EOF, _TUNNEL, _DONE = range(7)
 
+# host[:port] of an absolute-form target: llhttp's characters, without userinfo (no "@").
+_AUTHORITY = re.compile(rb"[A-Za-z0-9\-._~!$&'()*+,;=:\[\]%]+")
 _H2C_TOKENS = frozenset((b"upgrade", b"http2-settings"))
 _WATCHED = frozenset((b"host", b"content-length", b"transfer-encoding", b"connection", b"upgrade"))
 _RESPONSE_SKIP = FRAMING | {b":status"}
@@ -292,12 +295,12 @@ class Http1ServerCodec:
         url = self._url
         authority = self._host
         scheme = b"http"
+        if authority is None and http11:
+            raise CodecError("missing host header")  # RFC 9112 3.2: even with an absolute-form target
         if url[:1] == b"/" or (url == b"*" and method == b"OPTIONS"):
             path = url
         else:
             scheme, authority, path = _absolute_form(url)
-        if authority is None and http11:
-            raise CodecError("missing host header")
         pairs[0] = (b":method", method)
         pairs[1] = (b":scheme", scheme)
         pairs[3] = (b":path", path)
@@ -551,7 +554,7 @@ def _absolute_form(url: bytes) -> tuple[bytes, bytes, bytes]:
         if index != -1 and index < end:
             end = index
     authority, path = rest[:end], rest[end:]
-    if not authority or b"@" in authority:
+    if _AUTHORITY.fullmatch(authority) is None:
         raise CodecError("invalid request target")
     if path[:1] != b"/":
         path = b"/" + path

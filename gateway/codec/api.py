@@ -40,7 +40,10 @@ class ServerCodec(Protocol):
         ...
 
     def resume(self) -> list[StreamEvent]:
-        """Events for pipelined bytes held back while the previous response was in flight (HTTP/1.1 only)."""
+        """Events for pipelined bytes held back while the previous response was in flight (HTTP/1.1 only).
+
+        Also call it right after sending a 101: bytes that followed the Upgrade request come out as tunnel data.
+        """
         ...
 
     def send_informational(self, stream_id: int, headers: HeaderMap) -> None:

@@ -196,7 +196,7 @@ def test_informational_responses(client: ClientCodec, bytewise: bool) -> None:
     assert client.data_to_send().endswith(b"expect: 100-continue\r\ntransfer-encoding: chunked\r\n\r\n")
 
 
-def test_head_after_informational_with_httptools_and_h11(client: ClientCodec) -> None:
+def test_head_response_after_an_informational_one(client: ClientCodec) -> None:
     sid = start(client, request(b"HEAD"))
     events = client.receive_data(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n")
     assert [type(e) for e in events] == [InformationalReceived, HeadersReceived]

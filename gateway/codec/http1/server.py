@@ -14,7 +14,8 @@ a close-delimited response, a response that ends before its request, a reset or 
 and the active response is done, input is ignored. An Upgrade request (``upgrade`` + ``connection: upgrade``)
 stops the parser: the bytes after its head are kept raw; a 101 response turns the connection into a TUNNEL
 (raw bytes both ways; call ``resume()`` after the 101 for bytes that arrived early), any other response closes.
-CONNECT is rejected with 400 (tunnelling CONNECT is not supported yet).
+An ``h2c`` offer is declined as Envoy does (its fields dropped, the request served as HTTP/1.1); an Upgrade
+request with a body is refused (400). CONNECT is rejected with 400 (tunnelling CONNECT is not supported yet).
 """
 
 from __future__ import annotations

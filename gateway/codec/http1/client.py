@@ -71,6 +71,7 @@ class Http1ClientCodec:
         "_eof_body",
         "_ended",
         "_events",
+        "_failed",
         "_head",
         "_head_buf",
         "_informational",
@@ -105,6 +106,7 @@ class Http1ClientCodec:
         self._out: list[bytes] = []
         self._events: list[StreamEvent] = []
         self._broken = False  # never reusable again (see the module docstring)
+        self._failed = False  # a ProtocolErrorReceived was emitted
         self._stopped = False  # nothing more is parsed: an error, or a broken connection's last response is done
         self._tunnel = False  # after a 101: raw bytes both ways
         self._req_mode = _DONE
@@ -298,6 +300,7 @@ class Http1ClientCodec:
         except CodecError as error:
             if not self._resp_done:  # else: junk after a complete response, which only spoils the connection
                 events.append(ProtocolErrorReceived(error, self._stream_id))
+                self._failed = True
             self._broken = True
             self._stopped = True
         else:
@@ -311,9 +314,8 @@ class Http1ClientCodec:
             self._tunnel = False
             self._stopped = True
             return [DataReceived(self._stream_id, b"", True)]
-        if self._stopped and self._stream_id != 0 and not self._resp_done:
-            self._stopped = True
-            return []  # a protocol error was already reported for this stream
+        if self._failed:
+            return []  # the stream already got its ProtocolErrorReceived
         self._stopped = True
         stream_id = self._stream_id
         if stream_id == 0 or self._resp_done:

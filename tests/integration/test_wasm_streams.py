@@ -12,7 +12,17 @@ import pytest
 
 from tests.integration.harness import Client, basic_config, echo_upstream, gateway, port_of, request
 from tests.integration.wasm_fixtures import BODY_REWRITE, HOLD_BODY_THEN_RESUME
-from tests.integration.wasm_support import ADMIN, WAT, admin_get, compile_wat, plugin, stats, wasm_filter
+from tests.integration.wasm_support import (
+    ADMIN,
+    WAT,
+    Answer,
+    admin_get,
+    compile_wat,
+    http_service,
+    plugin,
+    stats,
+    wasm_filter,
+)
 
 
 async def test_bodies_are_buffered_and_rewritten_in_both_directions(tmp_path: Path) -> None:
@@ -120,3 +130,20 @@ async def test_properties_as_plugins_see_them() -> None:
     assert seen["x-node"] == "gw-7/edge"
     assert seen["x-plugin"] == "props/header_rewrite"
     assert seen["x-method"] == "GET"
+
+
+async def test_a_body_held_until_trailers_goes_on_ahead_of_them(tmp_path: Path) -> None:
+    """The plugin buffers the response body waiting for its end, which comes with trailers instead."""
+    body = b'{"part": 1, "then": "part 2"}'
+    filters = wasm_filter("body_rewrite", compile_wat(BODY_REWRITE, tmp_path))
+    answer = Answer(200, body=body, trailers=[("x-checksum", "abc")])
+    async with http_service(lambda seen: answer) as up, gateway(basic_config(up.port, http_filters=filters)) as gw:
+        client = await Client.connect(port_of(gw))
+        await client.send_raw(b"GET / HTTP/1.1\r\nhost: a\r\nte: trailers\r\n\r\n")
+        raw = await client.reader.readuntil(b"0\r\n")
+        raw += await client.reader.readuntil(b"\r\n\r\n")
+        await client.close()
+    head, _, chunked = raw.partition(b"\r\n\r\n")
+    assert b"transfer-encoding: chunked" in head.lower()
+    assert body in chunked.replace(b"\r\n", b"")  # unchanged: the plugin never saw an end of stream
+    assert b"x-checksum: abc" in chunked

@@ -133,6 +133,7 @@ class Answer:
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: bytes = b""
     delay_s: float = 0.0
+    trailers: list[tuple[str, str]] = field(default_factory=list)  # sent chunked, with the body in two chunks
 
 
 class _ServiceProtocol(asyncio.Protocol):
@@ -187,10 +188,13 @@ class _ServiceProtocol(asyncio.Protocol):
         transport = self._transport
         if transport is None or transport.is_closing():
             return
-        headers = [*answer.headers, ("content-length", str(len(answer.body)))]
-        out = self._conn.send(h11.Response(status_code=answer.status, headers=headers))
-        out = (out or b"") + (self._conn.send(h11.Data(data=answer.body)) or b"")
-        out += self._conn.send(h11.EndOfMessage()) or b""
+        framing = [("transfer-encoding", "chunked")] if answer.trailers else [("content-length", str(len(answer.body)))]
+        out = self._conn.send(h11.Response(status_code=answer.status, headers=[*answer.headers, *framing])) or b""
+        half = len(answer.body) // 2 if answer.trailers else len(answer.body)
+        for chunk in (answer.body[:half], answer.body[half:]):
+            if chunk:
+                out += self._conn.send(h11.Data(data=chunk)) or b""
+        out += self._conn.send(h11.EndOfMessage(headers=answer.trailers)) or b""
         transport.write(out)
         if self._conn.our_state is h11.MUST_CLOSE:
             transport.close()

@@ -60,16 +60,6 @@ class HttpCallout:
         # Envoy answers a timed-out callout with a synthesized 504 before the plugin's callback.
         self._finish(HttpCallResponse([(b":status", b"504")], b"upstream request timeout"))
 
-    def cancel(self) -> None:
-        """The plugin's context went away: drop the request without answering."""
-        self._done = True
-        if self._timer is not None:
-            self._timer.cancel()
-        if self._pending is not None:
-            self._pending.cancel()
-        if self._stream is not None:
-            self._stream.reset()
-
     # -- UpstreamCallbacks --
     def on_pool_ready(self, stream: UpstreamStream) -> None:
         self._pending = None

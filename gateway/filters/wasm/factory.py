@@ -41,12 +41,17 @@ def read_code(code: DataSource, path: str) -> bytes:
     raise ConfigError(path, "no code given")
 
 
+def plugin_name(model: PluginConfigModel) -> str:
+    """The name in logs and stats (``wasm.<name>.*``): Envoy's ``name``, else the root id."""
+    return model.name or model.root_id or "unnamed"
+
+
 def plugin_config(model: PluginConfigModel) -> PluginConfig:
     env_vars = model.vm_config.environment_variables
     environment = {key: os.environ[key] for key in env_vars.host_env_keys if key in os.environ}
     environment.update(env_vars.key_values)
     return PluginConfig(
-        name=model.name,
+        name=plugin_name(model),
         root_id=model.root_id,
         vm_id=model.vm_config.vm_id,
         configuration=model.configuration,
@@ -64,9 +69,8 @@ def start_plugin(
 ) -> Plugin:
     """Compile and start one plugin; ``path`` is the YAML path of the PluginConfig."""
     code = read_code(model.vm_config.code, f"{path}.vm_config.code.local")
-    name = model.name or model.root_id or "unnamed"
     try:
-        module = load_module(code, name)
+        module = load_module(code, plugin_name(model))
         return Plugin(module, plugin_config(model), host, registry)
     except PluginLoadError as e:
         raise ConfigError(path, str(e)) from None
@@ -83,7 +87,7 @@ def wasm_filter_factory(
     validate_only: bool,
 ) -> FilterFactory:
     model = config.config
-    host = GatewayPluginHost(model.name or model.root_id, loop, stats, cluster_manager, node)
+    host = GatewayPluginHost(plugin_name(model), loop, stats, cluster_manager, node)
     plugin = start_plugin(model, f"{path}.config", host, registry)
     if validate_only:
         # The throwaway VM proved the plugin starts and accepts its configuration; nothing will serve.

@@ -10,8 +10,9 @@ bytes to the chain before continuing it.
 from __future__ import annotations
 
 from abi.host import LocalReply, StreamHost
-from abi.plugin import HttpStream, Plugin
-from abi.types import FilterDataStatus, Status
+from abi.plugin import Plugin
+from abi.stream import HttpStream
+from abi.types import FilterDataStatus, FilterTrailersStatus, Status
 from gateway.core.flags import ResponseFlag
 from gateway.core.headers import HeaderMap
 from gateway.core.stream_info import StreamInfo
@@ -45,8 +46,13 @@ class WasmFilter(HttpFilter, StreamHost):
         return _pass_body(status, forward, data)
 
     def decode_trailers(self, trailers: HeaderMap) -> TrailersStatus:
-        assert self._stream is not None
-        return _TRAILERS[self._stream.on_request_trailers(trailers.pairs())]
+        stream = self._stream
+        assert stream is not None
+        status = stream.on_request_trailers(trailers.pairs())
+        held = stream.drain_request_body() if status == FilterTrailersStatus.CONTINUE else b""
+        if held:  # a body the plugin held without an end (trailers followed) goes on ahead of them
+            self.callbacks.add_decoded_data(held)
+        return _TRAILERS[status]
 
     # -- encode path --
     def encode_headers(self, headers: HeaderMap, end_stream: bool) -> HeadersStatus:
@@ -59,8 +65,13 @@ class WasmFilter(HttpFilter, StreamHost):
         return _pass_body(status, forward, data)
 
     def encode_trailers(self, trailers: HeaderMap) -> TrailersStatus:
-        assert self._stream is not None
-        return _TRAILERS[self._stream.on_response_trailers(trailers.pairs())]
+        stream = self._stream
+        assert stream is not None
+        status = stream.on_response_trailers(trailers.pairs())
+        held = stream.drain_response_body() if status == FilterTrailersStatus.CONTINUE else b""
+        if held:
+            self.callbacks.add_encoded_data(held)
+        return _TRAILERS[status]
 
     # -- end of stream --
     def on_log(self, stream_info: StreamInfo) -> None:

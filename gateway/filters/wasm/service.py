@@ -16,7 +16,7 @@ from abi.plugin import Plugin
 from abi.runtime import VmRegistry
 from gateway.config.model import BootstrapExtension, Node, WasmService
 from gateway.core.errors import ConfigError
-from gateway.filters.wasm.factory import start_plugin
+from gateway.filters.wasm.factory import plugin_name, start_plugin
 from gateway.filters.wasm.host import GatewayPluginHost
 from gateway.stats.store import Store
 from gateway.upstream.api import ClusterManager
@@ -39,7 +39,7 @@ def start_services(
             if not isinstance(service, WasmService):
                 raise ConfigError(path, f"bootstrap extension {extension.name} is not supported")
             model = service.config
-            host = GatewayPluginHost(model.name or model.root_id, loop, stats, cluster_manager, node)
+            host = GatewayPluginHost(plugin_name(model), loop, stats, cluster_manager, node)
             services.append(start_plugin(model, f"{path}.typed_config.config", host, registry))
     except ConfigError:
         close_services(services)

@@ -61,6 +61,7 @@ class ActiveStream:
         "_local_reply_in_progress",
         "done",
         "last_activity",
+        "idle_timeout",
         "_timers",
     )
 
@@ -89,7 +90,8 @@ class ActiveStream:
         self.response_complete = False
         self._local_reply_in_progress = False
         self.done = False
-        self.last_activity = time.monotonic()
+        self.last_activity = info.start_monotonic
+        self.idle_timeout = 0.0  # the stream idle timeout that applies (route's or connection manager's); 0: none
         self._timers: list[asyncio.TimerHandle] | None = None
         for f in self.filters:
             f.set_callbacks(self)
@@ -286,9 +288,9 @@ class ActiveStream:
         info.response_code = status
         if not info.response_code_details:
             info.response_code_details = "via_upstream"
-        mutate_response_headers(headers, info, self._conn.settings)
+        mutate_response_headers(headers, status, info, self._conn.settings)
         self.response_started = True
-        info.first_downstream_tx_byte = time.monotonic()
+        info.first_downstream_tx_byte = self.last_activity = time.monotonic()
         self._conn.write_headers(self, headers, end_stream)
         if end_stream:
             self._response_ended()

@@ -149,8 +149,7 @@ def mutate_request_headers(headers: HeaderMap, info: StreamInfo, settings: HcmSe
         _append_via(headers, settings.via)
 
 
-def mutate_response_headers(headers: HeaderMap, info: StreamInfo, settings: HcmSettings) -> None:
-    status = headers.status
+def mutate_response_headers(headers: HeaderMap, status: int, info: StreamInfo, settings: HcmSettings) -> None:
     _strip_hop_by_hop(headers, keep_upgrade=status == 101)
     transformation = settings.server_header_transformation
     if transformation is ServerHeaderTransformation.OVERWRITE:

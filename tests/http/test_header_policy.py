@@ -75,7 +75,7 @@ def test_server_header_transformations() -> None:
         (ServerHeaderTransformation.PASS_THROUGH, b"upstream"),
     ):
         headers = HeaderMap([(b":status", b"200"), (b"server", b"upstream"), (b"transfer-encoding", b"chunked")])
-        mutate_response_headers(headers, _info(), _settings(server_header_transformation=transformation))
+        mutate_response_headers(headers, 200, _info(), _settings(server_header_transformation=transformation))
         assert headers.get(b"server") == expected
         assert b"transfer-encoding" not in headers
 

@@ -130,7 +130,10 @@ async def test_route_idle_timeout_overrides_the_connection_managers() -> None:
         no_hcm_limit = basic_config(up, routes=routes)
         async with gateway(no_hcm_limit) as gw:
             client = await Client.connect(port_of(gw))
-            r = await client.request("GET", "/impatient", headers=[("x-echo-delay-ms", "3000")])
+            assert (await client.request("GET", "/patient")).status == 200
+            # On the same connection, a stream with a shorter idle timeout than the one before it.
+            await client.send_raw(b"GET /impatient HTTP/1.1\r\nhost: a\r\nx-echo-delay-ms: 5000\r\n\r\n")
+            r = await client.read_response(timeout=3)
             assert r.status == 504 and r.body == b"stream timeout"
             await client.close()
 

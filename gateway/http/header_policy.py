@@ -94,28 +94,57 @@ def _is_internal(ip: str) -> bool:
     return any(address in network for network in _INTERNAL_NETWORKS)
 
 
-def _client_address_from_xff(xff: bytes | None, trusted_hops: int) -> str | None:
+def _client_address_from_xff(xff: list[bytes], trusted_hops: int) -> str | None:
     """The address ``trusted_hops`` from the right of XFF, Envoy's rule when not using the remote address."""
-    if not xff:
-        return None
-    parts = [p.strip() for p in xff.split(b",") if p.strip()]
+    if len(xff) == 1 and trusted_hops == 0 and b"," not in xff[0]:
+        client = xff[0].strip()  # the usual case: one address, no list to split
+        return client.decode("latin-1") if client else None
+    parts = [p.strip() for p in b",".join(xff).split(b",") if p.strip()]
     index = len(parts) - 1 - trusted_hops
     if index < 0:
         return None
     return parts[index].decode("latin-1")
 
 
+# The variant nibble of a version 4 UUID (binary 10xx), from any random hex digit.
+_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
+
+
 def new_request_id() -> bytes:
     """A random (version 4) UUID in its text form; cheaper than building a ``uuid.UUID`` per request."""
-    raw = bytearray(os.urandom(16))
-    raw[6] = (raw[6] & 0x0F) | 0x40
-    raw[8] = (raw[8] & 0x3F) | 0x80
-    h = raw.hex().encode()
-    return b"-".join((h[:8], h[8:12], h[12:16], h[16:20], h[20:]))
+    h = os.urandom(16).hex()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}".encode()
+
+
+# What the request side reads or rewrites: one pass over the map finds all of it.
+_REQUEST_WATCH = _HOP_BY_HOP | {b"x-forwarded-for", b"x-forwarded-proto", b"x-request-id"}
+
+
+def _scan_request(pairs: list[tuple[bytes, bytes]]) -> tuple[bool, list[bytes], bool, bytes | None]:
+    """(any hop-by-hop header, x-forwarded-for values, x-forwarded-proto present, first x-request-id)."""
+    hop = has_xfp = False
+    xff: list[bytes] = []
+    request_id = None
+    for name, value in pairs:
+        if name in _REQUEST_WATCH:
+            if name == b"x-forwarded-for":
+                xff.append(value)
+            elif name == b"x-request-id":
+                if request_id is None:
+                    request_id = value
+            elif name == b"x-forwarded-proto":
+                has_xfp = True
+            else:
+                hop = True
+    return hop, xff, has_xfp, request_id
 
 
 def mutate_request_headers(headers: HeaderMap, info: StreamInfo, settings: HcmSettings, upgrade: bool) -> None:
-    _strip_hop_by_hop(headers, keep_upgrade=upgrade)
+    hop, xff, has_xfp, request_id = _scan_request(headers.pairs())
+    if hop:
+        _strip_hop_by_hop(headers, keep_upgrade=upgrade)
+        # Connection may have named any header (x-forwarded-for too): look again at what is left.
+        _, xff, has_xfp, request_id = _scan_request(headers.pairs())
     conn = info.connection
     scheme = b"https" if conn.tls else b"http"
     if headers.get(b":scheme") != scheme:
@@ -130,19 +159,20 @@ def mutate_request_headers(headers: HeaderMap, info: StreamInfo, settings: HcmSe
                 headers.replace_all([p for p in headers.pairs() if p[0] not in _ENVOY_INTERNAL_HEADERS])
             headers.set(b"x-envoy-external-address", peer_ip.encode())
         if not settings.skip_xff_append:
-            xff = headers.joined(b"x-forwarded-for")
             ip = peer_ip.encode()
-            headers.set(b"x-forwarded-for", xff + b"," + ip if xff else ip)
+            headers.set(b"x-forwarded-for", b",".join(xff) + b"," + ip if xff else ip)
         headers.set(b"x-forwarded-proto", scheme)
     else:
-        client = _client_address_from_xff(headers.joined(b"x-forwarded-for"), settings.xff_num_trusted_hops)
+        client = _client_address_from_xff(xff, settings.xff_num_trusted_hops) if xff else None
         info.downstream_remote_address = (client, 0) if client else conn.remote_address
-        headers.set_default(b"x-forwarded-proto", scheme)
+        if not has_xfp:
+            headers.add(b"x-forwarded-proto", scheme)
     if settings.generate_request_id:
-        request_id = headers.get(b"x-request-id")
-        edge_replaces = settings.use_remote_address and not settings.preserve_external_request_id
-        if request_id is None or edge_replaces:
+        if request_id is None:
             request_id = new_request_id()
+            headers.add(b"x-request-id", request_id)
+        elif settings.use_remote_address and not settings.preserve_external_request_id:
+            request_id = new_request_id()  # the edge does not trust an external request id
             headers.set(b"x-request-id", request_id)
         info.request_id = request_id.decode("latin-1")
     if settings.via:
@@ -150,16 +180,29 @@ def mutate_request_headers(headers: HeaderMap, info: StreamInfo, settings: HcmSe
 
 
 def mutate_response_headers(headers: HeaderMap, status: int, info: StreamInfo, settings: HcmSettings) -> None:
-    _strip_hop_by_hop(headers, keep_upgrade=status == 101)
+    has_server = False
+    for name, _ in headers.pairs():
+        if name in _RESPONSE_WATCH:
+            if name != b"server":
+                _strip_hop_by_hop(headers, keep_upgrade=status == 101)
+                has_server = b"server" in headers
+                break
+            has_server = True
     transformation = settings.server_header_transformation
     if transformation is ServerHeaderTransformation.OVERWRITE:
-        headers.set(b"server", settings.server_name)
-    elif transformation is ServerHeaderTransformation.APPEND_IF_ABSENT:
-        headers.set_default(b"server", settings.server_name)
+        if has_server:
+            headers.set(b"server", settings.server_name)
+        else:
+            headers.add(b"server", settings.server_name)
+    elif transformation is ServerHeaderTransformation.APPEND_IF_ABSENT and not has_server:
+        headers.add(b"server", settings.server_name)
     if settings.always_set_request_id_in_response and info.request_id:
         headers.set(b"x-request-id", info.request_id.encode())
     if settings.via:
         _append_via(headers, settings.via)
+
+
+_RESPONSE_WATCH = _HOP_BY_HOP | {b"server"}
 
 
 def _append_via(headers: HeaderMap, via: bytes) -> None:

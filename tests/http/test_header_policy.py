@@ -103,3 +103,27 @@ def test_edge_marks_internal_clients() -> None:
     mutate_request_headers(headers, info, _settings(use_remote_address=True), upgrade=False)
     assert headers.get(b"x-envoy-internal") == b"true"
     assert headers.get(b"x-envoy-retry-on") == b"5xx"  # trusted from an internal client
+
+
+def test_headers_nominated_by_connection_are_gone_before_they_are_read() -> None:
+    headers = HeaderMap(
+        [
+            (b":method", b"GET"),
+            (b":scheme", b"http"),
+            (b":path", b"/"),
+            (b"connection", b"x-request-id, x-forwarded-for"),
+            (b"x-request-id", b"from-client"),
+            (b"x-forwarded-for", b"203.0.113.9"),
+        ]
+    )
+    info = _info()
+    mutate_request_headers(headers, info, _settings(), upgrade=False)
+    assert b"connection" not in headers and b"x-forwarded-for" not in headers
+    assert info.downstream_remote_address == ("192.0.2.7", 5555)  # not the nominated XFF
+    assert headers.get(b"x-request-id") not in (None, b"from-client")
+
+
+def test_server_header_after_a_hop_by_hop_one_is_overwritten_once() -> None:
+    headers = HeaderMap([(b":status", b"200"), (b"keep-alive", b"timeout=5"), (b"server", b"up"), (b"server", b"up2")])
+    mutate_response_headers(headers, 200, _info(), _settings())
+    assert headers.get_all(b"server") == [b"gateway"] and b"keep-alive" not in headers

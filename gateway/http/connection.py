@@ -36,7 +36,7 @@ from gateway.core.headers import HeaderMap
 from gateway.core.stream_info import ConnectionInfo, StreamInfo
 from gateway.filters.api import RouteEntry
 from gateway.http.active_stream import ActiveStream
-from gateway.http.header_policy import is_upgrade_request, mutate_request_headers, mutate_response_headers
+from gateway.http.header_policy import mutate_request_headers, mutate_response_headers
 from gateway.http.local_reply import local_reply_headers
 from gateway.http.settings import HcmSettings
 from gateway.http.stats import HcmStats
@@ -200,8 +200,7 @@ class HttpConnection:
         info = StreamInfo(self._downstream.info, protocol=codec.protocol)
         stream = ActiveStream(self, event.stream_id, info)
         self._stream = stream
-        upgrade = headers.get(b"upgrade") if is_upgrade_request(headers) else None
-        mutate_request_headers(headers, info, settings, upgrade is not None)
+        upgrade, expect_continue = mutate_request_headers(headers, info, settings)
         info.request_headers = headers
         route = stream.route()  # resolved before the filters run, as Envoy's route cache is
         idle_timeout = settings.stream_idle_timeout
@@ -224,13 +223,10 @@ class HttpConnection:
                     stats.rq_ws_on_non_ws_route.inc()
                 stream.send_local_reply(403, details="upgrade_failed")
                 return
-        expect = headers.get(b"expect")
-        if expect is not None and expect.lower() == b"100-continue":
-            # Envoy answers 100-continue itself (counted as a 1xx response) and does not forward the expectation.
-            headers.remove(b"expect")
-            if not event.end_stream:
-                stats.record_status(100)
-                codec.send_informational(event.stream_id, _CONTINUE_100)
+        if expect_continue and not event.end_stream:
+            # Envoy answers 100-continue itself, counted as a 1xx response.
+            stats.record_status(100)
+            codec.send_informational(event.stream_id, _CONTINUE_100)
         stream.decode_headers(headers, event.end_stream)
 
     def _upgrade_allowed(self, upgrade_type: str, route: RouteEntry | None) -> bool:

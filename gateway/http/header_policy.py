@@ -117,14 +117,14 @@ def new_request_id() -> bytes:
 
 
 # What the request side reads or rewrites: one pass over the map finds all of it.
-_REQUEST_WATCH = _HOP_BY_HOP | {b"x-forwarded-for", b"x-forwarded-proto", b"x-request-id"}
+_REQUEST_WATCH = _HOP_BY_HOP | {b"x-forwarded-for", b"x-forwarded-proto", b"x-request-id", b"expect"}
 
 
-def _scan_request(pairs: list[tuple[bytes, bytes]]) -> tuple[bool, list[bytes], bool, bytes | None]:
-    """(any hop-by-hop header, x-forwarded-for values, x-forwarded-proto present, first x-request-id)."""
+def _scan_request(pairs: list[tuple[bytes, bytes]]) -> tuple[bool, list[bytes], bool, bytes | None, bytes | None]:
+    """(any hop-by-hop header, x-forwarded-for values, x-forwarded-proto present, first x-request-id, expect)."""
     hop = has_xfp = False
     xff: list[bytes] = []
-    request_id = None
+    request_id = expect = None
     for name, value in pairs:
         if name in _REQUEST_WATCH:
             if name == b"x-forwarded-for":
@@ -134,17 +134,26 @@ def _scan_request(pairs: list[tuple[bytes, bytes]]) -> tuple[bool, list[bytes], 
                     request_id = value
             elif name == b"x-forwarded-proto":
                 has_xfp = True
+            elif name == b"expect":
+                expect = value
             else:
                 hop = True
-    return hop, xff, has_xfp, request_id
+    return hop, xff, has_xfp, request_id, expect
 
 
-def mutate_request_headers(headers: HeaderMap, info: StreamInfo, settings: HcmSettings, upgrade: bool) -> None:
-    hop, xff, has_xfp, request_id = _scan_request(headers.pairs())
-    if hop:
-        _strip_hop_by_hop(headers, keep_upgrade=upgrade)
+def mutate_request_headers(headers: HeaderMap, info: StreamInfo, settings: HcmSettings) -> tuple[bytes | None, bool]:
+    """Apply the request rules; returns the upgrade asked for (None: not an upgrade request) and whether the
+    client expects 100-continue (the expectation is removed: Envoy answers it itself)."""
+    hop, xff, has_xfp, request_id, expect = _scan_request(headers.pairs())
+    upgrade = None
+    if hop:  # Upgrade and Connection are hop-by-hop: no hop-by-hop header, no upgrade
+        upgrade = headers.get(b"upgrade") if is_upgrade_request(headers) else None
+        _strip_hop_by_hop(headers, keep_upgrade=upgrade is not None)
         # Connection may have named any header (x-forwarded-for too): look again at what is left.
-        _, xff, has_xfp, request_id = _scan_request(headers.pairs())
+        _, xff, has_xfp, request_id, expect = _scan_request(headers.pairs())
+    expect_continue = expect is not None and expect.lower() == b"100-continue"
+    if expect_continue:
+        headers.remove(b"expect")
     conn = info.connection
     scheme = b"https" if conn.tls else b"http"
     if headers.get(b":scheme") != scheme:
@@ -177,6 +186,7 @@ def mutate_request_headers(headers: HeaderMap, info: StreamInfo, settings: HcmSe
         info.request_id = request_id.decode("latin-1")
     if settings.via:
         _append_via(headers, settings.via)
+    return upgrade, expect_continue
 
 
 def mutate_response_headers(headers: HeaderMap, status: int, info: StreamInfo, settings: HcmSettings) -> None:

@@ -36,7 +36,7 @@ def test_xff_trusted_hops_pick_the_client_address() -> None:
         ]
     )
     info = _info()
-    mutate_request_headers(headers, info, _settings(xff_num_trusted_hops=1), upgrade=False)
+    mutate_request_headers(headers, info, _settings(xff_num_trusted_hops=1))
     assert info.downstream_remote_address == ("10.0.0.1", 0)
     assert headers.get(b"x-forwarded-for") == b"203.0.113.1, 10.0.0.1, 10.0.0.2"  # not appended
     assert headers.get(b"x-forwarded-proto") == b"http"
@@ -46,7 +46,7 @@ def test_edge_replaces_external_request_id_unless_preserved() -> None:
     for preserve, kept in ((False, False), (True, True)):
         headers = HeaderMap([(b":method", b"GET"), (b":path", b"/"), (b"x-request-id", b"external")])
         settings = _settings(use_remote_address=True, preserve_external_request_id=preserve)
-        mutate_request_headers(headers, _info(), settings, upgrade=False)
+        mutate_request_headers(headers, _info(), settings)
         assert (headers.get(b"x-request-id") == b"external") is kept
         assert headers.get(b"x-forwarded-for") == b"192.0.2.7"
 
@@ -62,7 +62,7 @@ def test_upgrade_keeps_its_headers_and_other_hop_by_hop_go() -> None:
             (b"keep-alive", b"5"),
         ]
     )
-    mutate_request_headers(headers, _info(), _settings(), upgrade=True)
+    assert mutate_request_headers(headers, _info(), _settings()) == (b"websocket", False)
     assert headers.get(b"upgrade") == b"websocket"
     assert headers.get(b"connection") == b"upgrade"
     assert b"x-drop" not in headers and b"keep-alive" not in headers
@@ -91,7 +91,7 @@ def test_edge_drops_envoy_control_headers_from_external_clients() -> None:
             (b"x-keep", b"1"),
         ]
     )
-    mutate_request_headers(headers, _info(), _settings(use_remote_address=True), upgrade=False)
+    mutate_request_headers(headers, _info(), _settings(use_remote_address=True))
     assert [n for n, _ in headers if n.startswith(b"x-envoy")] == [b"x-envoy-external-address"]
     assert headers.get(b"x-envoy-external-address") == b"192.0.2.7"
     assert headers.get(b"x-keep") == b"1"
@@ -100,7 +100,7 @@ def test_edge_drops_envoy_control_headers_from_external_clients() -> None:
 def test_edge_marks_internal_clients() -> None:
     headers = HeaderMap([(b":method", b"GET"), (b":path", b"/"), (b"x-envoy-retry-on", b"5xx")])
     info = StreamInfo(ConnectionInfo(1, ("10.1.2.3", 5555), ("127.0.0.1", 80)))
-    mutate_request_headers(headers, info, _settings(use_remote_address=True), upgrade=False)
+    mutate_request_headers(headers, info, _settings(use_remote_address=True))
     assert headers.get(b"x-envoy-internal") == b"true"
     assert headers.get(b"x-envoy-retry-on") == b"5xx"  # trusted from an internal client
 
@@ -117,7 +117,7 @@ def test_headers_nominated_by_connection_are_gone_before_they_are_read() -> None
         ]
     )
     info = _info()
-    mutate_request_headers(headers, info, _settings(), upgrade=False)
+    mutate_request_headers(headers, info, _settings())
     assert b"connection" not in headers and b"x-forwarded-for" not in headers
     assert info.downstream_remote_address == ("192.0.2.7", 5555)  # not the nominated XFF
     assert headers.get(b"x-request-id") not in (None, b"from-client")
@@ -127,3 +127,9 @@ def test_server_header_after_a_hop_by_hop_one_is_overwritten_once() -> None:
     headers = HeaderMap([(b":status", b"200"), (b"keep-alive", b"timeout=5"), (b"server", b"up"), (b"server", b"up2")])
     mutate_response_headers(headers, 200, _info(), _settings())
     assert headers.get_all(b"server") == [b"gateway"] and b"keep-alive" not in headers
+
+
+def test_expect_100_continue_is_reported_and_removed() -> None:
+    headers = HeaderMap([(b":method", b"POST"), (b":path", b"/"), (b"expect", b"100-Continue")])
+    assert mutate_request_headers(headers, _info(), _settings()) == (None, True)
+    assert b"expect" not in headers

@@ -19,19 +19,20 @@ _ALLOCATOR = """
 """
 
 BODY_REWRITE = f"""
-;; Buffers whole bodies (StopIterationAndBuffer until end_of_stream) and rewrites them in place at the end:
-;; the request body becomes "wrapped(<body>)", the response body "rewritten:<body>!". Both headers callbacks
-;; remove content-length, since the length changes. Counts rewritten bodies in `body rewrite/bodies`.
+;; Buffers whole bodies (StopIterationAndBuffer until end_of_stream) and rewrites them at the end: the request
+;; body is read whole and replaced by "wrapped(<body>)" (built at 4096, bodies under 4 KiB); the response body
+;; gets "rewritten:" prepended and "!" appended. Both headers callbacks remove content-length, since the length
+;; changes. Counts rewritten bodies in `body rewrite/bodies`.
 (module
   (import "env" "proxy_remove_header_map_value" (func $remove (param i32 i32 i32) (result i32)))
   (import "env" "proxy_set_buffer_bytes" (func $set_buffer (param i32 i32 i32 i32 i32) (result i32)))
+  (import "env" "proxy_get_buffer_bytes" (func $get_buffer (param i32 i32 i32 i32 i32) (result i32)))
   (import "env" "proxy_define_metric" (func $define (param i32 i32 i32 i32) (result i32)))
   (import "env" "proxy_increment_metric" (func $increment (param i32 i64) (result i32)))
   (memory (export "memory") 1)
   (global $bodies (mut i32) (i32.const 0))
   (data (i32.const 16) "content-length")
   (data (i32.const 48) "wrapped(")
-  (data (i32.const 64) ")")
   (data (i32.const 80) "rewritten:")
   (data (i32.const 96) "!")
   (data (i32.const 112) "body rewrite/bodies")
@@ -47,8 +48,13 @@ BODY_REWRITE = f"""
   ;; prepend = (start 0, size 0); append = (start >= length)
   (func (export "proxy_on_request_body") (param $ctx i32) (param $size i32) (param $eos i32) (result i32)
     (if (i32.eqz (local.get $eos)) (then (return (i32.const 1))))
-    (drop (call $set_buffer (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 48) (i32.const 8)))
-    (drop (call $set_buffer (i32.const 0) (i32.const -1) (i32.const 0) (i32.const 64) (i32.const 1)))
+    (drop (call $get_buffer (i32.const 0) (i32.const 0) (local.get $size) (i32.const 200) (i32.const 204)))
+    (memory.copy (i32.const 4096) (i32.const 48) (i32.const 8))
+    (memory.copy (i32.const 4104) (i32.load (i32.const 200)) (local.get $size))
+    (i32.store8 (i32.add (i32.const 4104) (local.get $size)) (i32.const 41))  ;; ")"
+    ;; (start 0, size >= length) replaces the whole body
+    (drop (call $set_buffer (i32.const 0) (i32.const 0) (local.get $size) (i32.const 4096)
+      (i32.add (local.get $size) (i32.const 9))))
     (drop (call $increment (global.get $bodies) (i64.const 1)))
     (i32.const 0))
   (func (export "proxy_on_response_body") (param $ctx i32) (param $size i32) (param $eos i32) (result i32)

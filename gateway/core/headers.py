@@ -66,18 +66,22 @@ class HeaderMap:
     def set(self, name: bytes, value: bytes) -> None:
         """Replace the first value of ``name`` in place and drop the others; append when absent."""
         pairs = self._pairs
-        for i, (k, _) in enumerate(pairs):
+        i = 0
+        for k, _ in pairs:  # a counter beats enumerate(): no index tuple per header
             if k == name:
-                pairs[i] = (name, value)
-                # Drop later duplicates in place: others (the Wasm host) may hold this very list.
-                j = i + 1
-                while j < len(pairs):
-                    if pairs[j][0] == name:
-                        del pairs[j]
-                    else:
-                        j += 1
-                return
-        self.add(name, value)
+                break
+            i += 1
+        else:
+            self.add(name, value)
+            return
+        pairs[i] = (name, value)
+        # Drop later duplicates in place: others (the Wasm host) may hold this very list.
+        j = i + 1
+        while j < len(pairs):
+            if pairs[j][0] == name:
+                del pairs[j]
+            else:
+                j += 1
 
     def set_default(self, name: bytes, value: bytes) -> None:
         """Add ``name`` only when absent."""
@@ -136,5 +140,15 @@ class HeaderMap:
 
     @property
     def status(self) -> int | None:
-        raw = self.get(b":status")
-        return int(raw) if raw is not None and raw.isdigit() else None
+        pairs = self._pairs
+        # Read several times per response: the codecs put :status first, and the usual codes are a dict away.
+        raw = pairs[0][1] if pairs and pairs[0][0] == b":status" else self.get(b":status")
+        if raw is None:
+            return None
+        code = _STATUS_CODES.get(raw)
+        if code is not None:
+            return code
+        return int(raw) if raw.isdigit() else None
+
+
+_STATUS_CODES = {b"%d" % code: code for code in range(100, 600)}

@@ -27,11 +27,14 @@ class Resource:
 
     def inc(self) -> None:
         self.count += 1
-        self._publish()
+        # Per request: publish only when a gauge would change (the open gauge flips only at the limit).
+        if self._remaining is not None or self.count == self.limit:
+            self._publish()
 
     def dec(self) -> None:
         self.count -= 1
-        self._publish()
+        if self._remaining is not None or self.count == self.limit - 1:
+            self._publish()
 
     def _publish(self) -> None:
         self._open.set(1 if self.count >= self.limit else 0)

@@ -55,10 +55,10 @@ class UpstreamRequest:
 
     __slots__ = ("_conn", "callbacks", "stream_id", "request_complete", "status", "_read_disabled")
 
-    def __init__(self, conn: UpstreamConnection, callbacks: UpstreamCallbacks) -> None:
+    def __init__(self, conn: UpstreamConnection, callbacks: UpstreamCallbacks, stream_id: int) -> None:
         self._conn: UpstreamConnection | None = conn
         self.callbacks = callbacks
-        self.stream_id = conn.codec.next_stream_id()
+        self.stream_id = stream_id
         self.request_complete = False
         self.status = 0
         self._read_disabled = 0
@@ -242,8 +242,7 @@ class UpstreamConnection(asyncio.Protocol):
 
     def attach(self, callbacks: UpstreamCallbacks) -> UpstreamRequest:
         self.state = State.BUSY
-        stream = UpstreamRequest(self, callbacks)
-        self.stream = stream
+        stream = self.stream = UpstreamRequest(self, callbacks, self.codec.next_stream_id())
         if self.remaining_requests > 0:
             self.remaining_requests -= 1
             if self.remaining_requests == 0:
@@ -256,7 +255,7 @@ class UpstreamConnection(asyncio.Protocol):
         self.stream = None
         if stream.detach():
             self.resume_reading()
-        self.pool.stream_done(stream, success)
+        self.pool.stream_done(success)
 
     def close(self, abort: bool = False) -> None:
         """Close locally; the pool hears of it in ``connection_lost``."""
@@ -309,12 +308,12 @@ class UpstreamConnection(asyncio.Protocol):
             if self.stream is not stream or stream is None:
                 break  # the exchange ended (or was reset by a callback): what follows is not its
             callbacks = stream.callbacks
-            # Most frequent first: a response is mostly body chunks.
-            if isinstance(event, DataReceived):
+            # Exact types (events are final classes), most frequent first: a response is mostly body chunks.
+            if type(event) is DataReceived:
                 if event.end_stream:
                     self._complete(stream)
                 callbacks.on_upstream_data(event.data, event.end_stream)
-            elif isinstance(event, HeadersReceived):
+            elif type(event) is HeadersReceived:
                 stream.status = event.headers.status or 0
                 if event.end_stream:
                     self._complete(stream)

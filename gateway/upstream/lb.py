@@ -54,6 +54,18 @@ class EdfScheduler(Generic[T]):
         return item
 
 
+class SingleHostLb:
+    """Every policy picks the same host out of one: no scheduling or dice per request."""
+
+    __slots__ = ("_host",)
+
+    def __init__(self, host: Host) -> None:
+        self._host = host
+
+    def choose(self) -> Host:
+        return self._host
+
+
 class RoundRobinLb:
     __slots__ = ("_edf",)
 
@@ -117,6 +129,8 @@ class LbFactory:
         self.choice_count = choice_count
 
     def build(self, hosts: Sequence[Host]) -> LoadBalancer:
+        if len(hosts) == 1:
+            return SingleHostLb(hosts[0])
         if self.policy is LbPolicy.ROUND_ROBIN:
             return RoundRobinLb(hosts)
         if self.policy is LbPolicy.LEAST_REQUEST:

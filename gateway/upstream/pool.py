@@ -27,7 +27,7 @@ from gateway.core.errors import ResetReason
 from gateway.core.flags import ResponseFlag
 from gateway.upstream.api import Cancellable, UpstreamCallbacks
 from gateway.upstream.breakers import CircuitBreakers
-from gateway.upstream.connection import State, UpstreamConnection, UpstreamRequest
+from gateway.upstream.connection import State, UpstreamConnection
 from gateway.upstream.host import Host
 from gateway.upstream.stats import ClusterStats
 
@@ -74,10 +74,11 @@ class Http1Pool:
     # -- the request path -------------------------------------------------------------------------------------
 
     def new_stream(self, callbacks: UpstreamCallbacks) -> Cancellable | None:
-        if self.idle:
+        idle = self.idle
+        if idle:
             if self._requests_overflow(callbacks):
                 return None
-            self._attach(self.idle.pop(), callbacks)
+            self._attach(idle.pop(), callbacks)
             return None
         ctx = self.ctx
         pending_breaker = ctx.breakers.pending_requests
@@ -94,7 +95,8 @@ class Http1Pool:
         return request
 
     def _requests_overflow(self, callbacks: UpstreamCallbacks) -> bool:
-        if self.ctx.breakers.requests.can_create():
+        requests = self.ctx.breakers.requests
+        if requests.count < requests.limit:
             return False
         self.ctx.stats.upstream_rq_pending_overflow.inc()
         callbacks.on_pool_failure(ResetReason.OVERFLOW, ResponseFlag.UPSTREAM_OVERFLOW, "", self.host.address)
@@ -116,7 +118,7 @@ class Http1Pool:
         if paused_before and conn.write_paused and conn.stream is stream:
             callbacks.on_upstream_above_write_buffer_high_watermark()
 
-    def stream_done(self, stream: UpstreamRequest, success: bool) -> None:
+    def stream_done(self, success: bool) -> None:
         ctx = self.ctx
         ctx.stats.upstream_rq_active.dec()
         ctx.breakers.requests.dec()
@@ -135,10 +137,11 @@ class Http1Pool:
         elif self.draining:
             conn.close()
         else:
-            conn.idle_since = self.ctx.loop.time()
+            ctx = self.ctx
+            conn.idle_since = ctx.loop.time()
             self.idle.append(conn)
-            if self.ctx.idle_timeout > 0:
-                conn.arm_idle_timer(self.ctx.idle_timeout)
+            if ctx.idle_timeout > 0 and conn.idle_timer is None:
+                conn.arm_idle_timer(ctx.idle_timeout)
 
     def _serve_pending(self, conn: UpstreamConnection) -> None:
         """Give ``conn`` to the oldest pending request that the max_requests breaker lets through."""

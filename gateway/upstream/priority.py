@@ -13,7 +13,7 @@ With locality-weighted balancing a level first picks a locality by EDF over ``lo
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from gateway.upstream.host import Host
 from gateway.upstream.lb import EdfScheduler, LbFactory, LoadBalancer, edf_unit
@@ -77,7 +77,7 @@ class HostSet:
 class PrioritySet:
     """All levels of a cluster; ``choose`` returns a host or None when nothing is healthy."""
 
-    __slots__ = ("levels", "_factory", "_rng", "_locality_weights", "_only", "_cumulative")
+    __slots__ = ("levels", "_factory", "_rng", "_locality_weights", "_cumulative", "choose")
 
     def __init__(
         self,
@@ -91,8 +91,10 @@ class PrioritySet:
         self._rng = rng
         self._locality_weights = locality_weights
         self.levels: list[HostSet] = []
-        self._only: LoadBalancer | None = None  # the one level taking all the load: no dice roll needed
         self._cumulative: list[tuple[float, LoadBalancer]] = []
+        # Rebound by every update to the cheapest picker: with one level taking all the load, that level's
+        # balancer itself (no dice roll, one call per request).
+        self.choose: Callable[[], Host | None] = _no_host
         self.update([])
 
     def update(self, hosts: Sequence[Host]) -> None:
@@ -101,8 +103,8 @@ class PrioritySet:
         for host in hosts:
             by_level[host.priority].append(host)
         self.levels = [HostSet(members, self._factory, self._level_localities(p)) for p, members in enumerate(by_level)]
-        self._only = None
         self._cumulative = []
+        self.choose = _no_host
         total_health = sum(level.health for level in self.levels)
         if total_health == 0:
             return
@@ -117,19 +119,17 @@ class PrioritySet:
             running += share
             self._cumulative.append((running, level.lb))
         if len(self._cumulative) == 1:
-            self._only = self._cumulative[0][1]
+            self.choose = self._cumulative[0][1].choose
+        elif self._cumulative:
+            self.choose = self._roll
 
     def _level_localities(self, priority: int) -> dict[int, int] | None:
         if self._locality_weights is None:
             return None
         return {loc: w for (p, loc), w in self._locality_weights.items() if p == priority}
 
-    def choose(self) -> Host | None:
-        only = self._only
-        if only is not None:
-            return only.choose()
-        if not self._cumulative:
-            return None
+    def _roll(self) -> Host | None:
+        """A host from the level the dice pick, by the levels' shares of the load."""
         roll = self._rng.random() * self._cumulative[-1][0]
         for bound, lb in self._cumulative:
             if roll < bound:
@@ -138,3 +138,7 @@ class PrioritySet:
 
     def healthy_count(self) -> int:
         return sum(len(level.healthy) for level in self.levels)
+
+
+def _no_host() -> Host | None:
+    return None

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
+from typing import cast
 
 from gateway.filters.router.timeouts import RouteTimeouts
 
@@ -30,53 +32,57 @@ class Owner:
         self.log.append(self.name)
 
 
+def _loop(fake: FakeLoop) -> asyncio.AbstractEventLoop:
+    return cast(asyncio.AbstractEventLoop, fake)
+
+
 def test_one_timer_serves_every_entry_and_fires_them_in_order() -> None:
-    loop = FakeLoop()
+    fake = FakeLoop()
     timeouts = RouteTimeouts()
-    queue = timeouts.queue(loop, 15.0)  # type: ignore[arg-type]
     log: list[str] = []
     past = time.monotonic() - 20
-    a, b, c = Owner(log, "a"), Owner(log, "b"), Owner(log, "c")
-    queue.arm(a, past)
-    queue.arm(b, past + 1)
-    queue.arm(c, time.monotonic())  # due in 15 s
-    assert [delay for delay, _ in loop.timers] == [15.0]
-    loop.fire()
+    for name, start in (("a", past), ("b", past + 1), ("c", time.monotonic())):  # c is due in 15 s
+        timeouts.arm(_loop(fake), 15.0, Owner(log, name), start)
+    assert [delay for delay, _ in fake.timers] == [15.0]
+    fake.fire()
     assert log == ["a", "b"]
-    ((delay, _),) = loop.timers  # re-armed for the entry left
+    ((delay, _),) = fake.timers  # re-armed for the entry left
     assert 14 < delay <= 15
 
 
 def test_cancelled_entries_never_fire_and_an_empty_queue_is_dropped() -> None:
-    loop = FakeLoop()
+    fake = FakeLoop()
     timeouts = RouteTimeouts()
-    queue = timeouts.queue(loop, 0.5)  # type: ignore[arg-type]
     log: list[str] = []
     owner = Owner(log, "a")
-    queue.arm(owner, time.monotonic() - 1)
+    queue = timeouts.arm(_loop(fake), 0.5, owner, time.monotonic() - 1)
     queue.cancel(owner)
     queue.cancel(owner)  # twice is harmless
-    loop.fire()
-    assert log == [] and loop.timers == []
-    assert timeouts.queue(loop, 0.5) is not queue  # type: ignore[arg-type]
+    fake.fire()
+    assert log == [] and fake.timers == []
+    assert timeouts.arm(_loop(fake), 0.5, owner, time.monotonic()) is not queue
 
 
 def test_rearming_moves_an_entry_behind_the_others() -> None:
-    loop = FakeLoop()
-    queue = RouteTimeouts().queue(loop, 1.0)  # type: ignore[arg-type]
+    fake = FakeLoop()
+    timeouts = RouteTimeouts()
     log: list[str] = []
     a, b = Owner(log, "a"), Owner(log, "b")
     start = time.monotonic() - 10
-    queue.arm(a, start)
-    queue.arm(b, start)
-    queue.arm(a, time.monotonic())
-    loop.fire()
+    timeouts.arm(_loop(fake), 1.0, a, start)
+    timeouts.arm(_loop(fake), 1.0, b, start)
+    timeouts.arm(_loop(fake), 1.0, a, time.monotonic())
+    fake.fire()
     assert log == ["b"]
-    assert len(loop.timers) == 1
+    assert len(fake.timers) == 1
 
 
 def test_each_duration_has_its_own_queue() -> None:
-    loop = FakeLoop()
+    fake = FakeLoop()
     timeouts = RouteTimeouts()
-    assert timeouts.queue(loop, 1.0) is timeouts.queue(loop, 1.0)  # type: ignore[arg-type]
-    assert timeouts.queue(loop, 1.0) is not timeouts.queue(loop, 2.0)  # type: ignore[arg-type]
+    log: list[str] = []
+    now = time.monotonic()
+    one = timeouts.arm(_loop(fake), 1.0, Owner(log, "a"), now)
+    assert timeouts.arm(_loop(fake), 1.0, Owner(log, "b"), now) is one
+    assert timeouts.arm(_loop(fake), 2.0, Owner(log, "c"), now) is not one
+    assert [delay for delay, _ in fake.timers] == [1.0, 2.0]

@@ -83,6 +83,7 @@ def reset_details(phase: str, reason: ResetReason, detail: str) -> str:
 class Router(HttpFilter):
     __slots__ = (
         "_cfg",
+        "_info",
         "_match",
         "_upstream",
         "_cluster_stats",
@@ -94,6 +95,8 @@ class Router(HttpFilter):
         "_response_started",
         "_decoder_paused",
     )
+
+    _info: StreamInfo  # the stream's, from decode_headers on (no upstream callback comes before it)
 
     def __init__(self, cfg: RouterFactory) -> None:
         self._cfg = cfg
@@ -107,10 +110,6 @@ class Router(HttpFilter):
         self._request_done_at: float | None = None
         self._response_started = False
         self._decoder_paused = 0
-
-    @property
-    def stream_info(self) -> StreamInfo:
-        return self.callbacks.stream_info
 
     # -- decode path --
     def decode_headers(self, headers: HeaderMap, end_stream: bool) -> HeadersStatus:
@@ -134,7 +133,8 @@ class Router(HttpFilter):
             )
             return _STOP
         self._match = match
-        info = callbacks.stream_info
+        # Read from every later callback: kept here rather than asked of the stream each time.
+        info = self._info = callbacks.stream_info
         info.route_name = match.name
         info.virtual_host_name = route.virtual_host.name
         info.cluster_name = match.cluster_name
@@ -144,8 +144,9 @@ class Router(HttpFilter):
             self._route_stats = cfg.stats_cache.route(route.virtual_host.name, route.stat_prefix)
         self._internal = headers.get(b"x-envoy-internal") == b"true"
         self._timeout = self._final_timeout(route.timeout, headers)
-        self._finalize_request_headers(match, headers, info)
-        upstream = self._upstream = UpstreamRequest(self, headers, end_stream, callbacks.decoder_buffer_limit)
+        if match.rewrites_request:
+            self._finalize_request_headers(match, headers, info)
+        upstream = self._upstream = UpstreamRequest(self, info, headers, end_stream, callbacks.decoder_buffer_limit)
         callbacks.add_downstream_watermark_callbacks(self._downstream_above, self._downstream_below)
         remote = info.downstream_remote_address or info.connection.remote_address
         upstream.start(cluster, LoadBalancerContext(downstream_address=remote[0]))
@@ -169,7 +170,7 @@ class Router(HttpFilter):
         return TrailersStatus.STOP_ITERATION
 
     def on_destroy(self) -> None:
-        self._cancel_timer()
+        self._disarm()
         upstream = self._upstream
         if upstream is not None and upstream.state is not State.DONE:
             upstream.reset()
@@ -233,12 +234,11 @@ class Router(HttpFilter):
         self._request_done_at = time.monotonic()
         upstream = self._upstream
         if self._timeout > 0 and upstream is not None and upstream.state is not State.DONE:
-            timer = self._timer = self._cfg.timeouts.queue(self.callbacks.loop, self._timeout)
-            timer.arm(self, self._request_done_at)
+            self._timer = self._cfg.timeouts.arm(self.callbacks.loop, self._timeout, self, self._request_done_at)
 
     # -- from the UpstreamRequest --
     def on_pool_ready(self, stream: UpstreamStream) -> None:
-        info = self.callbacks.stream_info
+        info = self._info
         info.upstream_host = stream.host_address
         info.upstream_local_address = stream.local_address
         if self._route_stats is not None:
@@ -249,9 +249,8 @@ class Router(HttpFilter):
             upstream.headers.set(b":authority", stream.hostname.encode())
 
     def on_pool_failure(self, reason: ResetReason, flag: ResponseFlag, detail: str, host_address: str) -> None:
-        info = self.callbacks.stream_info
         if host_address:
-            info.upstream_host = host_address
+            self._info.upstream_host = host_address
         if flag & ResponseFlag.NO_HEALTHY_UPSTREAM:
             self._finish_upstream()
             self._charge(503)
@@ -260,7 +259,7 @@ class Router(HttpFilter):
         self._abort(reason, detail, flag)
 
     def on_upstream_1xx_headers(self, headers: HeaderMap) -> None:
-        info = self.callbacks.stream_info
+        info = self._info
         if info.first_upstream_rx_byte is None:
             info.first_upstream_rx_byte = time.monotonic()
         self._charge(headers.status or 0)
@@ -269,8 +268,7 @@ class Router(HttpFilter):
     def on_upstream_headers(self, headers: HeaderMap, end_stream: bool) -> None:
         match = self._match
         assert match is not None
-        callbacks = self.callbacks
-        info = callbacks.stream_info
+        info = self._info
         now = time.monotonic()
         if info.first_upstream_rx_byte is None:
             info.first_upstream_rx_byte = now
@@ -288,7 +286,7 @@ class Router(HttpFilter):
         self._response_started = True
         if end_stream:
             self._upstream_complete(now)
-        callbacks.encode_headers(headers, end_stream)
+        self.callbacks.encode_headers(headers, end_stream)
 
     def on_upstream_data(self, data: bytes, end_stream: bool) -> None:
         if end_stream:
@@ -327,7 +325,7 @@ class Router(HttpFilter):
     def _upstream_complete(self, now: float) -> None:
         upstream = self._upstream
         assert upstream is not None
-        self.callbacks.stream_info.last_upstream_rx_byte = now
+        self._info.last_upstream_rx_byte = now
         done_at = self._request_done_at
         if done_at is None:
             upstream.reset()  # answered before the request ended: the rest of the request has nowhere to go
@@ -342,7 +340,7 @@ class Router(HttpFilter):
         self._finish_upstream()
 
     def _finish_upstream(self) -> None:
-        self._cancel_timer()
+        self._disarm()
         while self._decoder_paused:
             self.decoder_watermark(False)
 
@@ -371,7 +369,7 @@ class Router(HttpFilter):
         turns a local reply after response headers into a reset)."""
         self._finish_upstream()
         if detail:
-            self.callbacks.stream_info.upstream_transport_failure_reason = detail
+            self._info.upstream_transport_failure_reason = detail
         code = 502 if reason is ResetReason.PROTOCOL_ERROR else 503
         if self._response_started:
             self._cfg.stats.rq_reset_after_downstream_response_started.inc()
@@ -393,7 +391,8 @@ class Router(HttpFilter):
             if self._route_stats is not None:
                 self._route_stats.charge(code)
 
-    def _cancel_timer(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel(self)
+    def _disarm(self) -> None:
+        timer = self._timer
+        if timer is not None:
+            timer.cancel(self)
             self._timer = None

@@ -45,29 +45,48 @@ class _CodeStats:
         self.rq_time = scope.histogram("upstream_rq_time")
 
     def charge(self, code: int) -> None:
+        code_counter, class_counter = self._code_pair(code)
+        code_counter.inc()
+        class_counter.inc()
+        self.completed.inc()
+
+    def counters(self, code: int) -> tuple[Counter, Counter, Counter]:
+        return (*self._code_pair(code), self.completed)
+
+    def _code_pair(self, code: int) -> tuple[Counter, Counter]:
         pair = self._codes.get(code)
         if pair is None:
             pair = self._codes[code] = (
                 self._scope.counter(f"upstream_rq_{code}"),
                 self._scope.counter(f"upstream_rq_{code // 100}xx"),
             )
-        pair[0].inc()
-        pair[1].inc()
-        self.completed.inc()
+        return pair
 
 
 class ClusterRouterStats:
-    __slots__ = ("_all", "_internal", "_external", "timeout")
+    __slots__ = ("_all", "_internal", "_external", "_charged", "timeout")
 
     def __init__(self, scope: Scope) -> None:
         self._all = _CodeStats(scope)
         self._internal = _CodeStats(scope.scope("internal."))
         self._external = _CodeStats(scope.scope("external."))
+        # (code, internal) -> the six counters one response charges: code, class and completed, overall and
+        # again under internal./external.
+        self._charged: dict[tuple[int, bool], tuple[Counter, ...]] = {}
         self.timeout = scope.counter("upstream_rq_timeout")
 
     def charge(self, code: int, internal: bool) -> None:
-        self._all.charge(code)
-        (self._internal if internal else self._external).charge(code)
+        counters = self._charged.get((code, internal))
+        if counters is None:
+            self._all.charge(code)
+            split = self._internal if internal else self._external
+            split.charge(code)
+            self._charged[code, internal] = self._all.counters(code) + split.counters(code)
+            return
+        # Every counter of the group was charged once through inc(), so each is already marked used: a bare
+        # increment is the whole job, without a call per counter on this per-response path.
+        for counter in counters:
+            counter.value += 1
 
     def record_time(self, ms: float, internal: bool) -> None:
         self._all.rq_time.record(ms)

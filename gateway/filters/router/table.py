@@ -39,7 +39,17 @@ class RouteMatch:
     """What a request resolved to: the route, the cluster chosen for this request and the header mutations that
     go with it, in the order they apply. Satisfies ``filters.api.RouteEntry``."""
 
-    __slots__ = ("route", "name", "cluster_name", "request_mutations", "response_mutations", "host_rewrite")
+    __slots__ = (
+        "route",
+        "name",
+        "cluster_name",
+        "request_mutations",
+        "response_mutations",
+        "host_rewrite",
+        "rewrites_request",
+        "idle_timeout",
+        "upgrade_map",
+    )
 
     def __init__(
         self, route: CompiledRoute, cluster_name: str, request: Chain, response: Chain, host_rewrite: bytes | None
@@ -50,20 +60,19 @@ class RouteMatch:
         self.request_mutations = request
         self.response_mutations = response
         self.host_rewrite = host_rewrite
+        # Whether the router has anything to change in the request headers (most routes have not).
+        self.rewrites_request = (
+            bool(request) or host_rewrite is not None or route.path_rewrite is not None
+        ) or route.virtual_host.attempt_count_in_request
+        # For the connection manager: the route's stream idle timeout (None: the connection manager's applies;
+        # 0: none) and which upgrade types it allows or forbids (lowercase; absent types follow the connection
+        # manager). Copied, not properties: read per request.
+        self.idle_timeout: float | None = route.idle_timeout
+        self.upgrade_map: dict[str, bool] = route.upgrade_map
 
     @property
     def virtual_host_name(self) -> str:
         return self.route.virtual_host.name
-
-    # For the connection manager: the route's stream idle timeout (None: the connection manager's applies; 0:
-    # none) and which upgrade types it allows or forbids (lowercase; absent types follow the connection manager).
-    @property
-    def idle_timeout(self) -> float | None:
-        return self.route.idle_timeout
-
-    @property
-    def upgrade_map(self) -> dict[str, bool]:
-        return self.route.upgrade_map
 
 
 class VirtualHostEntry:
@@ -76,13 +85,14 @@ class VirtualHostEntry:
         self.attempt_count_in_response = config.include_attempt_count_in_response
 
     def route(self, headers: HeaderMap) -> RouteMatch | None:
-        raw = headers.path
+        raw = headers.get(b":path")
         if raw is None:
             return None
-        path = strip_query(raw)
+        path = strip_query(raw) if b"?" in raw or b"#" in raw else raw
         for route in self.routes:
             if route.path_match(path) and (not route.filtered or route.match_filters(headers, raw)):
-                return route.pick(headers)
+                fixed = route.fixed
+                return fixed if fixed is not None else route.pick(headers)
         return None
 
 
@@ -98,6 +108,7 @@ class CompiledRoute:
         "_headers",
         "_queries",
         "pick",
+        "fixed",
         "_target",
         "_targets",
         "_ends",
@@ -137,6 +148,7 @@ class CompiledRoute:
         self.upgrade_map: dict[str, bool] = {}
         self.cluster_not_found_status = 503
         self._target: RouteMatch | None = None
+        self.fixed: RouteMatch | None = None  # the target when it does not depend on the request (most routes)
         self._targets: tuple[RouteMatch, ...] = ()
         self._ends: list[int] = []
         self._cluster_header = b""
@@ -158,7 +170,7 @@ class CompiledRoute:
             self.direct_body = config.direct_response.body or b""
             if self.direct_status == 201 or 300 <= self.direct_status < 400:
                 self.redirect = Redirect(self.direct_status)
-        self._target = RouteMatch(self, "", request, response, None)
+        self._target = self.fixed = RouteMatch(self, "", request, response, None)
 
     def _compile_upstream(
         self, action: RouteAction, matched: bytes | None, levels: _Levels, route_level: Level
@@ -176,6 +188,8 @@ class CompiledRoute:
             if action.cluster_header is not None:
                 self._cluster_header = action.cluster_header.lower().encode()
                 self.pick = self._from_header
+            else:
+                self.fixed = self._target
             return
         targets: list[RouteMatch] = []
         total = 0
@@ -345,7 +359,7 @@ class RouteTable:
         return self._default
 
     def route(self, headers: HeaderMap) -> RouteMatch | None:
-        vhost = self.virtual_host(headers)
+        vhost = self._default if self._only_default else self.virtual_host(headers)
         return vhost.route(headers) if vhost is not None else None
 
 

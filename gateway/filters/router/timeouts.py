@@ -68,8 +68,10 @@ class RouteTimeouts:
     def __init__(self) -> None:
         self._queues: dict[float, TimeoutQueue] = {}
 
-    def queue(self, loop: asyncio.AbstractEventLoop, duration: float) -> TimeoutQueue:
+    def arm(self, loop: asyncio.AbstractEventLoop, duration: float, owner: Expirable, now: float) -> TimeoutQueue:
+        """Arm ``owner``'s timeout in the queue of ``duration``; returns that queue, to cancel it with."""
         queue = self._queues.get(duration)
         if queue is None:
             queue = self._queues[duration] = TimeoutQueue(loop, duration, self._queues)
+        queue.arm(owner, now)
         return queue

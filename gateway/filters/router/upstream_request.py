@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from gateway.core.errors import ResetReason
 from gateway.core.flags import ResponseFlag
 from gateway.core.headers import HeaderMap
+from gateway.core.stream_info import StreamInfo
 from gateway.upstream.api import Cancellable, Cluster, LoadBalancerContext, UpstreamStream
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ class UpstreamRequest:
 
     __slots__ = (
         "_router",
+        "_info",
         "state",
         "_handle",
         "stream",
@@ -57,8 +59,11 @@ class UpstreamRequest:
         "awaiting_headers",
     )
 
-    def __init__(self, router: Router, headers: HeaderMap, end_stream: bool, buffer_limit: int) -> None:
+    def __init__(
+        self, router: Router, info: StreamInfo, headers: HeaderMap, end_stream: bool, buffer_limit: int
+    ) -> None:
         self._router = router
+        self._info = info
         self.state = State.PENDING
         self._handle: Cancellable | None = None
         self.stream: UpstreamStream | None = None
@@ -83,7 +88,7 @@ class UpstreamRequest:
             assert self.stream is not None
             self.stream.send_data(data, end_stream)
             if end_stream:
-                self._router.stream_info.last_upstream_tx_byte = time.monotonic()
+                self._info.last_upstream_tx_byte = time.monotonic()
         elif self.state is State.PENDING:
             if self._body is None:
                 self._body = bytearray(data)
@@ -98,7 +103,7 @@ class UpstreamRequest:
         if self.state is State.OPEN:
             assert self.stream is not None
             self.stream.send_trailers(trailers)
-            self._router.stream_info.last_upstream_tx_byte = time.monotonic()
+            self._info.last_upstream_tx_byte = time.monotonic()
         elif self.state is State.PENDING:
             self._trailers = trailers
 
@@ -136,7 +141,7 @@ class UpstreamRequest:
         self.stream = stream
         router = self._router
         router.on_pool_ready(stream)
-        info = router.stream_info
+        info = self._info
         body, trailers = self._body, self._trailers
         self._body = self._trailers = None
         now = time.monotonic()

@@ -20,6 +20,7 @@ import pytest
 
 from gateway.config.errors import ConfigErrors
 from tests.integration.harness import Client, basic_config, echo_upstream, gateway, port_of, request
+from tests.integration.wasm_fixtures import LOG_THEN_CALL
 from tests.integration.wasm_support import ADMIN, ROOT, WAT, compile_wat, stats, wasm_filter
 
 ADVERSARIAL = WAT / "adversarial"
@@ -119,6 +120,31 @@ async def test_trap_after_the_response_started_resets_only_that_stream(tmp_path:
         assert await client.at_eof()  # headers went out, so the failure can only close the connection
         await client.close()
         assert _survivor(await request(port_of(gw), "GET", "/")) == "trap_in_callback"
+
+
+class _SlowHandler(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        time.sleep(0.15)  # a log sink that blocks (a full pipe, a slow disk)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="abi/vm.py: the epoch ticker advances with wall-clock time, so time spent in the host (or preempted by "
+    "the OS) counts against the guest's 100 ms CPU deadline",
+)
+async def test_time_blocked_in_the_host_does_not_count_against_the_cpu_deadline(tmp_path: Path) -> None:
+    logger = logging.getLogger("gateway.wasm.log_then_call")
+    handler = _SlowHandler()
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        filters = wasm_filter("log_then_call", compile_wat(LOG_THEN_CALL, tmp_path))
+        async with echo_upstream() as up, gateway(basic_config(up, http_filters=filters)) as gw:
+            r = await request(port_of(gw), "GET", "/")
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(logging.NOTSET)
+    assert r.status == 200
 
 
 @pytest.mark.parametrize(

@@ -168,3 +168,19 @@ HOLD_BODY_THEN_RESUME = f"""
     (drop (call $continue (i32.const 0))))
 )
 """
+
+LOG_THEN_CALL = f"""
+;; Logs "hello" from proxy_on_request_headers, then enters one more guest function (where wasmtime checks the
+;; epoch deadline) and continues.
+(module
+  (import "env" "proxy_log" (func $log (param i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "hello")
+  {_ALLOCATOR}
+  (func (export "proxy_on_configure") (param i32 i32) (result i32) (i32.const 1))
+  (func $after (result i32) (i32.const 0))
+  (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
+    (drop (call $log (i32.const 2) (i32.const 16) (i32.const 5)))
+    (call $after))
+)
+"""

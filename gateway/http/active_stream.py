@@ -337,15 +337,16 @@ class ActiveStream:
             return
         self.done = True
         info = self.info
-        info.end_monotonic = time.monotonic()
+        info.end_monotonic = info.last_downstream_tx_byte or time.monotonic()
         for handle in self._timers or ():
             handle.cancel()
         conn = self._conn
         stats = conn.stats
         stats.rq_active.dec()
-        if info.response_code:
-            stats.record_status(info.response_code)
-            if info.response_code == 101:
+        code = info.response_code
+        if code:
+            stats.record_status(code)
+            if code == 101:
                 stats.cx_upgrades_active.dec()
         stats.rq_completed.inc()
         stats.rq_time.record((info.end_monotonic - info.start_monotonic) * 1000.0)

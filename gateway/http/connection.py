@@ -115,8 +115,8 @@ class HttpConnection:
         self.stats.cx_rx_bytes_total.add(len(data))
         if self._closing:
             return
+        # Every write flushes (or schedules a flush) itself, so nothing is left to flush here.
         self._dispatch(self._codec.receive_data(data))
-        self._flush()
         if self._stream is None and self._headers_timer is None and not self._closing:
             # A request head is still arriving (a complete one made a stream): only now is a timer worth it.
             timeout = self.settings.request_headers_timeout
@@ -227,6 +227,7 @@ class HttpConnection:
             # Envoy answers 100-continue itself, counted as a 1xx response.
             stats.record_status(100)
             codec.send_informational(event.stream_id, _CONTINUE_100)
+            self._flush()
         stream.decode_headers(headers, event.end_stream)
 
     def _upgrade_allowed(self, upgrade_type: str, route: RouteEntry | None) -> bool:
@@ -293,14 +294,15 @@ class HttpConnection:
         self._schedule_flush()
 
     def write_headers(self, stream: ActiveStream, headers: HeaderMap, end_stream: bool) -> None:
-        if not stream.request_complete and stream.info.response_code != 101:
+        upgraded = stream.info.response_code == 101
+        if not stream.request_complete and not upgraded:
             # Answered before the request ended: the rest of it cannot be skipped reliably, so the connection
             # closes after this response, and says so (as Envoy does).
             self._closing = True
         if self._draining or self._closing:
             headers.set(b"connection", b"close")
         self._codec.send_headers(stream.stream_id, headers, end_stream)
-        if stream.info.response_code == 101:
+        if upgraded:
             self.stats.cx_upgrades_total.inc()
             self.stats.cx_upgrades_active.inc()
             # Tunnel bytes that arrived behind the request head are released by the codec now; they go upstream
@@ -327,7 +329,11 @@ class HttpConnection:
     def _schedule_flush(self) -> None:
         if not self._flush_scheduled:
             self._flush_scheduled = True
-            self.loop.call_soon(self._flush)
+            self.loop.call_soon(self._scheduled_flush)
+
+    def _scheduled_flush(self) -> None:
+        if self._flush_scheduled:  # else a body write has flushed the headers already
+            self._flush()
 
     def _flush(self) -> None:
         self._flush_scheduled = False
@@ -349,8 +355,9 @@ class HttpConnection:
             # An early response leaves unread request bytes behind: the connection cannot be reused.
             self._close(remote=False)
             return
-        self._idle_since = time.monotonic()
-        self._arm_idle()
+        self._idle_since = stream.info.end_monotonic or time.monotonic()
+        if self._idle_timer is None:
+            self._arm_idle()
         events = self._codec.resume()
         if events:
             self._dispatch(events)

@@ -3,8 +3,8 @@ context, and the plugin's requests (resume, local reply, reset, properties) come
 
 Bodies: abi holds whatever the plugin keeps back, so this filter never asks the chain to buffer: a stop is
 reported as STOP_ITERATION_NO_BUFFER, and when the plugin lets the body go the chunk is replaced by everything it
-held (``data[:] = ...``) and passed on. A resume from a callout or timer (``proxy_continue_stream``) hands the held
-bytes to the chain before continuing it.
+held (``data[:] = ...``) and passed on. A resume from a callout or timer (``proxy_continue_stream``), or trailers
+the plugin lets pass, hand the held bytes to the chain ahead of what follows.
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@ decoder buffer limit the downstream is paused, as Envoy's router does), the trai
 OPEN: the held parts were written in order; later parts are written through. Backpressure both ways is passed on:
 the upstream's write watermarks pause/resume reading the downstream, the downstream's pause/resume reading the
 upstream response (counted, so a pause that arrives while PENDING is applied once the stream exists).
-DONE: every late call is ignored; a stream handed over after a cancel is reset.
+DONE: every late call is ignored; a stream handed over after a cancel is reset. The stream is dropped (it refers
+back to this request through its callbacks), so a finished exchange leaves no reference cycle behind.
 
 Response events are handed to the router as they come; whether the response has started is the router's business.
 """
@@ -118,11 +119,13 @@ class UpstreamRequest:
         elif state is State.OPEN:
             assert self.stream is not None
             self.stream.reset()
+            self.stream = None
         self._release_buffer()
 
     def finish(self) -> None:
         """The response ended normally; the stream goes back to its pool (the upstream side decides)."""
         self.state = State.DONE
+        self.stream = None  # it points back here (its callbacks): no cycle left for the garbage collector
 
     def read_disable(self, disabled: bool) -> None:
         """Downstream backpressure: pause/resume reading the response (counted)."""
@@ -186,6 +189,7 @@ class UpstreamRequest:
     def on_upstream_reset(self, reason: ResetReason, detail: str) -> None:
         if self.state is State.OPEN:
             self.state = State.DONE
+            self.stream = None
             self._router.on_upstream_reset(reason, detail)
 
     def on_upstream_above_write_buffer_high_watermark(self) -> None:

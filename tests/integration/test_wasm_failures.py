@@ -21,7 +21,7 @@ import pytest
 from gateway.config.errors import ConfigErrors
 from tests.integration.harness import Client, basic_config, echo_upstream, gateway, port_of, request
 from tests.integration.wasm_fixtures import LOG_THEN_CALL
-from tests.integration.wasm_support import ADMIN, ROOT, WAT, compile_wat, stats, wasm_filter
+from tests.integration.wasm_support import ADMIN, ROOT, WAT, compile_wat, eventually, stats, wasm_filter
 
 ADVERSARIAL = WAT / "adversarial"
 FILTER_PATH = "static_resources.listeners[0].filter_chains[0].filters[0].typed_config.http_filters[0].typed_config"
@@ -85,7 +85,11 @@ async def test_infinite_loop_hits_the_deadline_and_new_connections_are_served(tm
         port = port_of(gw)
         # A stream waiting for its upstream on the same VM fails with it (Envoy fails it at its next callback).
         in_flight = asyncio.create_task(request(port, "GET", "/slow", headers=[("x-echo-delay-ms", "1000")]))
-        await asyncio.sleep(0.02)
+
+        async def upstream_busy() -> bool:
+            return (await stats(gw))["cluster.upstream.upstream_rq_active"] == 1
+
+        await eventually(upstream_busy)
         started = time.monotonic()
         spun = await request(port, "GET", "/", headers=[("x-trigger", "1")])
         spin_time = time.monotonic() - started

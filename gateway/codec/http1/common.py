@@ -8,6 +8,7 @@ state machines, limits and smuggling checks live once, in the codecs, and a back
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Protocol
 
@@ -78,6 +79,33 @@ def _status_line(code: int) -> bytes:
 
 # Keyed by the ``:status`` value as it sits in a header map, so writing a response needs no int().
 STATUS_LINES = {b"%d" % code: _status_line(code) for code in range(100, 600)}
+
+
+Pair = tuple[bytes, bytes]
+
+
+def field_collector(fields: list[Pair]) -> Callable[[bytes, bytes], None]:
+    """The ``on_header`` callback: appends each field to ``fields``, name lowercased, trailing OWS stripped.
+
+    The parser calls it once per field, so it does the least it can: a closure over ``fields.append`` (no
+    attribute lookups). Limits and framing fields are checked once per head by the codec, not per field.
+    """
+    append = fields.append
+
+    def on_header(name: bytes, value: bytes) -> None:
+        append((name.lower(), value.rstrip(b" \t")))  # llhttp strips leading OWS only
+
+    return on_header
+
+
+def over_limits(fields: list[Pair], size: int, max_bytes: int, max_count: int) -> bool:
+    """Whether a header block (``size`` bytes of request target plus ``fields``) exceeds the codec's limits;
+    names and values count, as Envoy counts them against ``max_request_headers_kb``."""
+    if len(fields) > max_count:
+        return True
+    for name, value in fields:
+        size += len(name) + len(value)
+    return size > max_bytes
 
 
 def connection_tokens(value: bytes) -> set[bytes]:

@@ -28,10 +28,13 @@ from gateway.codec.api import CodecLimits
 from gateway.codec.http1.common import (
     FRAMING,
     STATUS_LINES,
+    Pair,
     RequestParser,
     connection_tokens,
     encode_fields,
+    field_collector,
     length_to_send,
+    over_limits,
     parse_content_length,
     trailers_block,
 )
@@ -81,23 +84,20 @@ class Http1ServerCodec:
 
     __slots__ = (
         "_active",
-        "_chunked",
-        "_cl",
         "_close",
-        "_conn",
-        "_count",
-        "_budget",
         "_ended",
         "_events",
+        "_fed",
+        "_feed_start",
+        "_fields",
+        "_head_start",
         "_held",
         "_hold",
-        "_host",
         "_max_bytes",
         "_max_count",
         "_mode",
         "_next_id",
         "_out",
-        "_pairs",
         "_parser",
         "_parser_factory",
         "_parsing",
@@ -106,11 +106,11 @@ class Http1ServerCodec:
         "_remaining",
         "_sink",
         "_stopped",
-        "_trailers",
         "_tunnel_id",
-        "_upgrade",
         "_upgrade_declined",
-        "_url",
+        "_url_parts",
+        "on_header",
+        "on_url",
         "protocol",
     )
 
@@ -134,23 +134,20 @@ class Http1ServerCodec:
         self._raw: bytearray | None = None  # bytes after an Upgrade request's head
         self._tunnel_id = 0
         self._upgrade_declined = False
-        self._reset_message()
+        self._ended = False  # the request being parsed has no body
+        # The parser's per-field and request-target callbacks only collect (a closure, a bound list.append: no
+        # method frames); the head is checked once, at on_headers_complete, trailers at on_message_complete.
+        self._fields: list[Pair] = []
+        self.on_header = field_collector(self._fields)
+        self._url_parts: list[bytes] = []
+        self.on_url: Callable[[bytes], None] = self._url_parts.append
+        # Bytes fed so far, at the start of the current feed, and at the start of the feed the current message
+        # began in: a head that came in fewer bytes than the size limit cannot be over it (no need to count).
+        self._fed = 0
+        self._feed_start = 0
+        self._head_start = 0
         self._parser_factory = parser_factory
         self._parser = parser_factory(self)
-
-    def _reset_message(self) -> None:
-        # Four slots for the pseudo-headers, filled in at on_headers_complete (no insert at the front later).
-        self._pairs: list[tuple[bytes, bytes]] = [_NO_PSEUDO, _NO_PSEUDO, _NO_PSEUDO, _NO_PSEUDO]
-        self._url = b""
-        self._budget = self._max_bytes
-        self._count = 0
-        self._host: bytes | None = None
-        self._cl: int | None = None
-        self._chunked = False
-        self._conn: bytes | None = None
-        self._upgrade: bytes | None = None
-        self._ended = False
-        self._trailers = False
 
     # -- input --
     def receive_data(self, data: bytes) -> list[StreamEvent]:
@@ -165,6 +162,8 @@ class Http1ServerCodec:
         self._events = events
         if not self._hold:
             self._sink = events
+        fed = self._feed_start = self._fed
+        self._fed = fed + len(data)
         try:
             tail = self._parser.feed(data)
             while tail is not None and self._upgrade_declined:
@@ -172,6 +171,8 @@ class Http1ServerCodec:
                 self._upgrade_declined = False
                 self._parser = self._parser_factory(self)
                 tail = self._parser.feed(tail)
+            if (self._fields or self._url_parts) and self._over_limits():
+                raise CodecError("request headers too large", 431)  # a head (or trailers) still arriving
         except CodecError as error:
             self._fail(error)
         else:
@@ -218,50 +219,44 @@ class Http1ServerCodec:
     def on_message_begin(self) -> None:
         self._upgrade_declined = False  # h11 never stops for a declined Upgrade; llhttp did before this message
         self._parsing = self._begin_exchange()
+        self._head_start = self._feed_start
 
-    def on_url(self, url: bytes) -> None:
-        self._budget -= len(url)
-        if self._budget < 0:
-            raise CodecError("request headers too large", 431)
-        self._url += url
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self._budget -= len(name) + len(value)
-        self._count += 1
-        if self._budget < 0 or self._count > self._max_count:
-            raise CodecError("request headers too large", 431)
-        name = name.lower()
-        value = value.rstrip(b" \t")  # llhttp strips leading OWS only
-        if name in _WATCHED and not self._trailers and self._watched(name, value):
-            return
-        self._pairs.append((name, value))
-
-    def _watched(self, name: bytes, value: bytes) -> bool:
-        """Framing and connection fields of a request head; True when the field is consumed (Host)."""
-        if name == b"host":
-            if self._host is not None:
-                raise CodecError("multiple host headers")
-            self._host = value
-            return True
-        if name == b"content-length":
-            if self._cl is not None:
-                raise CodecError("multiple content-length headers")
-            self._cl = parse_content_length(value, Source.DOWNSTREAM)
-        elif name == b"transfer-encoding":
-            if self._chunked:
-                raise CodecError("multiple transfer-encoding headers", 501)
-            if value.lower() != b"chunked":
-                raise CodecError("unsupported transfer encoding", 501)
-            self._chunked = True
-        elif name == b"connection":
-            self._conn = value if self._conn is None else self._conn + b"," + value
-        else:
-            self._upgrade = value
-        return False
+    def _over_limits(self) -> bool:
+        """The size and count limits on the request target and fields collected (trailers: fields alone)."""
+        return over_limits(self._fields, sum(map(len, self._url_parts)), self._max_bytes, self._max_count)
 
     def on_headers_complete(self) -> None:
         ex = self._parsing
         assert ex is not None
+        fields = self._fields
+        if (self._fed - self._head_start > self._max_bytes or len(fields) > self._max_count) and self._over_limits():
+            raise CodecError("request headers too large", 431)
+        parts = self._url_parts
+        url = parts[0] if len(parts) == 1 else b"".join(parts)
+        parts.clear()
+        # One pass picks out the framing and connection fields, in order: the first fault decides the error.
+        host = cl = conn = up = None
+        chunked = False
+        for name, value in fields:
+            if name in _WATCHED:
+                if name == b"host":
+                    if host is not None:
+                        raise CodecError("multiple host headers")
+                    host = value
+                elif name == b"content-length":
+                    if cl is not None:
+                        raise CodecError("multiple content-length headers")
+                    cl = parse_content_length(value, Source.DOWNSTREAM)
+                elif name == b"transfer-encoding":
+                    if chunked:
+                        raise CodecError("multiple transfer-encoding headers", 501)
+                    if value.lower() != b"chunked":
+                        raise CodecError("unsupported transfer encoding", 501)
+                    chunked = True
+                elif name == b"connection":
+                    conn = value if conn is None else conn + b"," + value
+                else:
+                    up = value
         parser = self._parser
         version = parser.http_version()
         if version == "1.1":
@@ -271,30 +266,28 @@ class Http1ServerCodec:
         else:
             raise CodecError("unsupported HTTP version")
         self.protocol = "HTTP/1.1" if http11 else "HTTP/1.0"
-        if self._chunked and self._cl is not None:
+        if chunked and cl is not None:
             raise CodecError("both content-length and transfer-encoding")
         method = parser.method()
         if method == b"CONNECT":
             raise CodecError("CONNECT is not supported")
-        tokens = connection_tokens(self._conn) if self._conn is not None else ()
-        upgrade = self._upgrade is not None and b"upgrade" in tokens
+        tokens = connection_tokens(conn) if conn is not None else ()
+        upgrade = up is not None and b"upgrade" in tokens
+        declined = False
         if upgrade:
-            if self._chunked or self._cl:
+            if chunked or cl:
                 raise CodecError("upgrade request with a body")
-            if self._upgrade is not None and self._upgrade.lower() == b"h2c":
+            if up is not None and up.lower() == b"h2c":
                 # As Envoy: h2c is not spoken here, so the offer is dropped and the request served as HTTP/1.1.
                 upgrade = False
-                self._pairs = _decline_h2c(self._pairs)
-                self._upgrade_declined = True
+                declined = self._upgrade_declined = True
         ex.http11 = http11
         # RFC 9112 6.1: a 1.0 message with transfer-encoding has faulty framing; answer it, then close.
-        ex.keep_alive = (b"close" not in tokens) if http11 else (b"keep-alive" in tokens and not self._chunked)
+        ex.keep_alive = (b"close" not in tokens) if http11 else (b"keep-alive" in tokens and not chunked)
         ex.head = method == b"HEAD"
         ex.upgrade = upgrade
 
-        pairs = self._pairs
-        url = self._url
-        authority = self._host
+        authority = host
         scheme = b"http"
         if authority is None and http11:
             raise CodecError("missing host header")  # RFC 9112 3.2: even with an absolute-form target
@@ -302,21 +295,17 @@ class Http1ServerCodec:
             path = url
         else:
             scheme, authority, path = _absolute_form(url)
-        pairs[0] = (b":method", method)
-        pairs[1] = (b":scheme", scheme)
-        pairs[3] = (b":path", path)
         if authority is None:
-            del pairs[2]
+            pairs = [(b":method", method), (b":scheme", scheme), (b":path", path)]
         else:
-            pairs[2] = (b":authority", authority)
-        end_stream = not (upgrade or self._chunked or self._cl)
+            pairs = [(b":method", method), (b":scheme", scheme), (b":authority", authority), (b":path", path)]
+        if host is not None:
+            fields.remove((b"host", host))  # it became :authority (or an absolute-form target overrode it)
+        pairs += _decline_h2c(fields) if declined else fields
+        fields.clear()  # from here on, fields are trailers
+        end_stream = not (upgrade or chunked or cl)
         self._ended = end_stream
         self._sink.append(HeadersReceived(ex.stream_id, HeaderMap.from_list(pairs), end_stream))
-        # Fields from here on are trailers, counted against a fresh budget as Envoy does.
-        self._pairs = []
-        self._trailers = True
-        self._budget = self._max_bytes
-        self._count = 0
 
     def on_body(self, body: bytes) -> None:
         ex = self._parsing
@@ -332,15 +321,19 @@ class Http1ServerCodec:
             self._stopped = True  # bytes after a closing request are never parsed
         if not ex.upgrade and not self._ended:
             sink = self._sink
-            if self._pairs:
-                sink.append(TrailersReceived(ex.stream_id, HeaderMap.from_list(self._pairs)))
+            fields = self._fields
+            if fields:
+                # Trailers are counted against a fresh budget, as Envoy does.
+                if self._over_limits():
+                    raise CodecError("request headers too large", 431)
+                sink.append(TrailersReceived(ex.stream_id, HeaderMap.from_list(fields[:])))
+                fields.clear()
             else:
                 last = sink[-1] if sink else None
                 if type(last) is DataReceived and last.stream_id == ex.stream_id:
                     last.end_stream = True
                 else:
                     sink.append(DataReceived(ex.stream_id, b"", True))
-        self._reset_message()
         if self._active is not None:
             self._hold = True
             self._sink = self._held

@@ -53,25 +53,27 @@ class State(Enum):
 class UpstreamRequest:
     """One request/response exchange on a connection (implements ``api.UpstreamStream``)."""
 
-    __slots__ = ("_conn", "callbacks", "stream_id", "request_complete", "status", "_read_disabled")
+    __slots__ = (
+        "_conn",
+        "callbacks",
+        "stream_id",
+        "host_address",
+        "local_address",
+        "request_complete",
+        "status",
+        "_read_disabled",
+    )
 
     def __init__(self, conn: UpstreamConnection, callbacks: UpstreamCallbacks, stream_id: int) -> None:
         self._conn: UpstreamConnection | None = conn
         self.callbacks = callbacks
         self.stream_id = stream_id
+        # Plain attributes, not properties: read per request. Cleared when the exchange ends.
+        self.host_address = conn.address
+        self.local_address = conn.local_address
         self.request_complete = False
         self.status = 0
         self._read_disabled = 0
-
-    @property
-    def host_address(self) -> str:
-        conn = self._conn
-        return conn.address if conn is not None else ""
-
-    @property
-    def local_address(self) -> str:
-        conn = self._conn
-        return conn.local_address if conn is not None else ""
 
     def send_headers(self, headers: HeaderMap, end_stream: bool) -> None:
         conn = self._conn
@@ -121,6 +123,7 @@ class UpstreamRequest:
     def detach(self) -> bool:
         """Called when the exchange ends; True when reading was left paused by this stream."""
         self._conn = None
+        self.host_address = self.local_address = ""
         return self._read_disabled > 0
 
 

@@ -76,9 +76,11 @@ class Http1Pool:
     def new_stream(self, callbacks: UpstreamCallbacks) -> Cancellable | None:
         idle = self.idle
         if idle:
-            if self._requests_overflow(callbacks):
-                return None
-            self._attach(idle.pop(), callbacks)
+            requests = self.ctx.breakers.requests
+            if requests.count < requests.limit:  # can_create(), inlined on the per-request path
+                self._attach(idle.pop(), callbacks)
+            else:
+                self._overflow(callbacks)
             return None
         ctx = self.ctx
         pending_breaker = ctx.breakers.pending_requests
@@ -94,13 +96,10 @@ class Http1Pool:
         self._connect_for_pending()
         return request
 
-    def _requests_overflow(self, callbacks: UpstreamCallbacks) -> bool:
-        requests = self.ctx.breakers.requests
-        if requests.count < requests.limit:
-            return False
+    def _overflow(self, callbacks: UpstreamCallbacks) -> None:
+        """The max_requests breaker is open."""
         self.ctx.stats.upstream_rq_pending_overflow.inc()
         callbacks.on_pool_failure(ResetReason.OVERFLOW, ResponseFlag.UPSTREAM_OVERFLOW, "", self.host.address)
-        return True
 
     def _attach(self, conn: UpstreamConnection, callbacks: UpstreamCallbacks) -> None:
         ctx = self.ctx
@@ -147,9 +146,10 @@ class Http1Pool:
         """Give ``conn`` to the oldest pending request that the max_requests breaker lets through."""
         while self.pending:
             request = self._pop_pending()
-            if not self._requests_overflow(request.callbacks):
+            if self.ctx.breakers.requests.can_create():
                 self._attach(conn, request.callbacks)
                 return
+            self._overflow(request.callbacks)
         self.release(conn)
 
     def _pop_pending(self) -> PendingRequest:

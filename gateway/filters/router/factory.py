@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from gateway.config.model import Router as RouterConfig
 from gateway.filters.router.filter import Router
-from gateway.filters.router.stats import RouterStats, StatsCache
+from gateway.filters.router.stats import ClusterRouterStats, RouterStats, StatsCache
 from gateway.filters.router.timeouts import RouteTimeouts
 from gateway.stats.store import Store
-from gateway.upstream.api import ClusterManager
+from gateway.upstream.api import Cluster, ClusterManager
 
 
 class RouterFactory:
@@ -27,6 +27,7 @@ class RouterFactory:
         "suppress_envoy_headers",
         "respect_expected_rq_timeout",
         "timeouts",
+        "clusters",
     )
 
     def __init__(self, config: RouterConfig, cluster_manager: ClusterManager, store: Store, stat_prefix: str) -> None:
@@ -37,6 +38,17 @@ class RouterFactory:
         self.suppress_envoy_headers = config.suppress_envoy_headers
         self.respect_expected_rq_timeout = config.respect_expected_rq_timeout
         self.timeouts = RouteTimeouts()
+        # Cluster name -> the cluster and its router stats, filled on first use. The cluster manager's clusters
+        # are fixed for the life of a config (no CDS), so a found cluster stays valid; unknown names are not kept.
+        self.clusters: dict[str, tuple[Cluster, ClusterRouterStats]] = {}
 
     def __call__(self) -> Router:
         return Router(self)
+
+    def cluster(self, name: str) -> tuple[Cluster, ClusterRouterStats] | None:
+        """``clusters[name]``, looked up and kept on a miss; None for an unknown cluster."""
+        cluster = self.cluster_manager.get(name)
+        if cluster is None:
+            return None
+        found = self.clusters[name] = (cluster, self.stats_cache.cluster(name))
+        return found

@@ -125,8 +125,8 @@ class Router(HttpFilter):
         if route.direct_status or route.redirect is not None:
             self._direct_response(match, headers)
             return _STOP
-        cluster = cfg.cluster_manager.get(match.cluster_name)
-        if cluster is None:
+        target = cfg.clusters.get(match.cluster_name) or cfg.cluster(match.cluster_name)
+        if target is None:
             cfg.stats.no_cluster.inc()
             callbacks.send_local_reply(
                 route.cluster_not_found_status, details="cluster_not_found", flag=ResponseFlag.NO_CLUSTER_FOUND
@@ -139,7 +139,7 @@ class Router(HttpFilter):
         info.virtual_host_name = route.virtual_host.name
         info.cluster_name = match.cluster_name
         info.attempt_count = 1
-        self._cluster_stats = cfg.stats_cache.cluster(match.cluster_name)
+        cluster, self._cluster_stats = target
         if route.stat_prefix:
             self._route_stats = cfg.stats_cache.route(route.virtual_host.name, route.stat_prefix)
         self._internal = headers.get(b"x-envoy-internal") == b"true"
@@ -170,7 +170,10 @@ class Router(HttpFilter):
         return TrailersStatus.STOP_ITERATION
 
     def on_destroy(self) -> None:
-        self._disarm()
+        timer = self._timer
+        if timer is not None:
+            timer.cancel(self)
+            self._timer = None
         upstream = self._upstream
         if upstream is not None and upstream.state is not State.DONE:
             upstream.reset()
@@ -340,7 +343,10 @@ class Router(HttpFilter):
         self._finish_upstream()
 
     def _finish_upstream(self) -> None:
-        self._disarm()
+        timer = self._timer
+        if timer is not None:
+            timer.cancel(self)
+            self._timer = None
         while self._decoder_paused:
             self.decoder_watermark(False)
 
@@ -390,9 +396,3 @@ class Router(HttpFilter):
             self._cluster_stats.charge(code, self._internal)
             if self._route_stats is not None:
                 self._route_stats.charge(code)
-
-    def _disarm(self) -> None:
-        timer = self._timer
-        if timer is not None:
-            timer.cancel(self)
-            self._timer = None

@@ -262,7 +262,7 @@ class _Levels:
 class RouteTable:
     """A compiled RouteConfiguration. ``route(headers)`` is what ``StreamFilterCallbacks.route()`` calls."""
 
-    __slots__ = ("name", "_exact", "_suffixes", "_prefixes", "_default", "_ignore_port", "_only_default")
+    __slots__ = ("name", "_exact", "_suffixes", "_prefixes", "_default", "_ignore_port", "_only_default", "route")
 
     def __init__(self, config: RouteConfiguration, path: str = "route_config") -> None:
         self.name = config.name
@@ -305,6 +305,10 @@ class RouteTable:
         self._suffixes = sorted(suffixes.items(), reverse=True)
         self._prefixes = sorted(prefixes.items(), reverse=True)
         self._only_default = not (self._exact or self._suffixes or self._prefixes)
+        # Per request: with only the ``*`` virtual host, its own route() (no host lookup, one call less).
+        self.route: Callable[[HeaderMap], RouteMatch | None] = self._route
+        if self._only_default and self._default is not None:
+            self.route = self._default.route
 
     def _add_domain(
         self,
@@ -358,8 +362,8 @@ class RouteTable:
                     return entry
         return self._default
 
-    def route(self, headers: HeaderMap) -> RouteMatch | None:
-        vhost = self._default if self._only_default else self.virtual_host(headers)
+    def _route(self, headers: HeaderMap) -> RouteMatch | None:
+        vhost = self.virtual_host(headers)
         return vhost.route(headers) if vhost is not None else None
 
 

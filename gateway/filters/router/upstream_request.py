@@ -157,7 +157,8 @@ class UpstreamRequest:
             stream.send_trailers(trailers)
         if self._headers_end or self._body_end or trailers is not None:
             info.last_upstream_tx_byte = now
-        self._release_buffer()
+        if self._buffer_paused:
+            self._release_buffer()
         for _ in range(self._read_disabled):
             stream.read_disable(True)
 

@@ -20,12 +20,15 @@ from gateway.codec.api import CodecLimits
 from gateway.codec.http1.common import (
     BODY_METHODS,
     FRAMING,
+    Pair,
     ResponseParser,
     SkipBody,
     connection_tokens,
     encode_fields,
+    field_collector,
     invalid_value,
     length_to_send,
+    over_limits,
     parse_content_length,
     trailers_block,
     valid_request_line,
@@ -47,7 +50,8 @@ from gateway.core.headers import HeaderMap
 _LENGTH, _CHUNKED, _RAW, _DONE = range(4)
 
 _WATCHED = frozenset((b"content-length", b"transfer-encoding", b"connection"))
-_STATUS = (b":status", b"")
+# The :status field of a response head, by code (the usual ones; others are formatted).
+_STATUS = {code: (b":status", b"%d" % code) for code in range(100, 600)}
 _REQUEST_SPECIAL = FRAMING | {b"host", b":method", b":scheme", b":authority", b":path"}
 _CONTENT_LENGTH_0 = (b"content-length", b"0")
 _CHUNKED_TE = (b"transfer-encoding", b"chunked")
@@ -63,17 +67,16 @@ class Http1ClientCodec:
 
     __slots__ = (
         "_broken",
-        "_budget",
-        "_chunked",
-        "_cl",
-        "_conn",
-        "_count",
         "_eof_body",
         "_ended",
         "_events",
         "_failed",
+        "_fed",
+        "_feed_start",
+        "_fields",
         "_head",
         "_head_buf",
+        "_head_start",
         "_informational",
         "_interim",
         "_keep_alive",
@@ -81,7 +84,6 @@ class Http1ClientCodec:
         "_max_count",
         "_next_id",
         "_out",
-        "_pairs",
         "_parser",
         "_parser_factory",
         "_remaining",
@@ -91,9 +93,9 @@ class Http1ClientCodec:
         "_resp_started",
         "_stopped",
         "_stream_id",
-        "_trailers",
         "_tunnel",
         "_upgrade",
+        "on_header",
         "protocol",
     )
 
@@ -121,20 +123,19 @@ class Http1ClientCodec:
         self._informational = 0  # 1xx heads seen for the current request
         # The bytes of a response to HEAD, when the parser cannot skip its body (see _skipped_body).
         self._head_buf: bytearray | None = None
-        self._reset_message()
+        self._ended = False  # the response being parsed has no body (or its end is known)
+        self._interim = False  # the response being parsed is a 1xx
+        # The parser's per-field callback only collects (a closure: no method frame); the head is checked once,
+        # at on_headers_complete, trailers at on_message_complete.
+        self._fields: list[Pair] = []
+        self.on_header = field_collector(self._fields)
+        # Bytes fed so far, at the start of the current feed, and at the start of the feed the current message
+        # began in: a head that came in fewer bytes than the size limit cannot be over it (no need to count).
+        self._fed = 0
+        self._feed_start = 0
+        self._head_start = 0
         self._parser_factory = parser_factory
         self._parser = parser_factory(self)
-
-    def _reset_message(self) -> None:
-        self._pairs: list[tuple[bytes, bytes]] = [_STATUS]
-        self._budget = self._max_bytes
-        self._count = 0
-        self._cl: int | None = None
-        self._chunked = False
-        self._conn: bytes | None = None
-        self._trailers = False
-        self._ended = False
-        self._interim = False
 
     def next_stream_id(self) -> int:
         stream_id = self._next_id
@@ -293,8 +294,12 @@ class Http1ClientCodec:
         self._events = events
         if self._head_buf is not None:
             self._head_buf += data
+        fed = self._feed_start = self._fed
+        self._fed = fed + len(data)
         try:
             tail = self._parser.feed(data)
+            if self._fields and self._over_limits():
+                raise _upstream_error("response headers too large")  # a head (or trailers) still arriving
         except SkipBody:
             self._skipped_body()
         except CodecError as error:
@@ -341,51 +346,53 @@ class Http1ClientCodec:
     def on_message_begin(self) -> None:
         if self._resp_done:
             raise _upstream_error("unexpected data after the response")
+        self._head_start = self._feed_start
+
+    def _over_limits(self) -> bool:
+        return over_limits(self._fields, 0, self._max_bytes, self._max_count)
 
     def on_status(self, reason: bytes) -> None:
         # llhttp lets control characters through in a reason phrase (h11's backend checks the raw head).
         if invalid_value(reason):
             raise _upstream_error("invalid character in the reason phrase")
 
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self._budget -= len(name) + len(value)
-        self._count += 1
-        if self._budget < 0 or self._count > self._max_count:
-            raise _upstream_error("response headers too large")
-        name = name.lower()
-        value = value.rstrip(b" \t")
-        if name in _WATCHED and not self._trailers:
-            if name == b"content-length":
-                if self._cl is not None:
-                    raise _upstream_error("multiple content-length headers")
-                self._cl = parse_content_length(value, Source.UPSTREAM)
-            elif name == b"transfer-encoding":
-                if self._chunked or value.lower() != b"chunked":
-                    raise _upstream_error("unsupported transfer encoding")
-                self._chunked = True
-            else:
-                self._conn = value if self._conn is None else self._conn + b"," + value
-        self._pairs.append((name, value))
-
     def on_headers_complete(self) -> None:
+        fields = self._fields
+        if (self._fed - self._head_start > self._max_bytes or len(fields) > self._max_count) and self._over_limits():
+            raise _upstream_error("response headers too large")
+        # One pass picks out the framing and connection fields, in order: the first fault decides the error.
+        cl = conn = None
+        chunked = False
+        for name, value in fields:
+            if name in _WATCHED:
+                if name == b"content-length":
+                    if cl is not None:
+                        raise _upstream_error("multiple content-length headers")
+                    cl = parse_content_length(value, Source.UPSTREAM)
+                elif name == b"transfer-encoding":
+                    if chunked or value.lower() != b"chunked":
+                        raise _upstream_error("unsupported transfer encoding")
+                    chunked = True
+                else:
+                    conn = value if conn is None else conn + b"," + value
         parser = self._parser
         code = parser.status_code()
         version = parser.http_version()
         if version != "1.1" and version != "1.0":
             raise _upstream_error("unsupported HTTP version")
-        pairs = self._pairs
-        pairs[0] = (b":status", b"%d" % code)
+        pairs = [_STATUS[code] if code in _STATUS else (b":status", b"%d" % code)]
+        pairs += fields
+        fields.clear()  # from here on, fields are trailers (or the next 1xx's)
         stream_id = self._stream_id
         if code < 200 and code != 101:
             self._events.append(InformationalReceived(stream_id, HeaderMap.from_list(pairs)))
             self._informational += 1
-            self._reset_message()
             self._interim = True
             return
         self._resp_started = True
-        if self._chunked and self._cl is not None:
+        if chunked and cl is not None:
             raise _upstream_error("both content-length and transfer-encoding")
-        tokens = connection_tokens(self._conn) if self._conn is not None else ()
+        tokens = connection_tokens(conn) if conn is not None else ()
         self._keep_alive = (b"close" not in tokens) if version == "1.1" else (b"keep-alive" in tokens)
         if code == 101:
             if not self._upgrade:
@@ -399,20 +406,16 @@ class Http1ClientCodec:
             self._broken = True  # a refused Upgrade: the request's end is unknown to the peer
         if self._head or code == 204 or code == 304:
             end_stream = True
-        elif self._chunked:
+        elif chunked:
             end_stream = False
-        elif self._cl is not None:
-            end_stream = self._cl == 0
+        elif cl is not None:
+            end_stream = cl == 0
         else:
             end_stream = False
             self._eof_body = True
             self._keep_alive = False
         self._ended = end_stream
         self._events.append(HeadersReceived(stream_id, HeaderMap.from_list(pairs), end_stream))
-        self._pairs = []
-        self._trailers = True
-        self._budget = self._max_bytes
-        self._count = 0
         if self._head and self._head_buf is not None:
             self._response_done()
             raise SkipBody
@@ -429,8 +432,13 @@ class Http1ClientCodec:
         if not self._ended:
             events = self._events
             stream_id = self._stream_id
-            if self._pairs:
-                events.append(TrailersReceived(stream_id, HeaderMap.from_list(self._pairs)))
+            fields = self._fields
+            if fields:
+                # Trailers are counted against a fresh budget, as Envoy does.
+                if self._over_limits():
+                    raise _upstream_error("response headers too large")
+                events.append(TrailersReceived(stream_id, HeaderMap.from_list(fields[:])))
+                fields.clear()
             else:
                 last = events[-1] if events else None
                 if type(last) is DataReceived and last.stream_id == stream_id:
@@ -440,7 +448,6 @@ class Http1ClientCodec:
         self._response_done()
 
     def _response_done(self) -> None:
-        self._reset_message()
         self._resp_done = True
         if not self._keep_alive or not self._req_done:
             self._broken = True  # closing, or the request was cut short by an early response

@@ -266,3 +266,10 @@ async def test_a_buffering_filter_over_the_buffer_limit_is_413(tmp_path: Path) -
             assert big.headers["connection"] == "close"
             assert await client.at_eof()
             await client.close()
+
+
+async def test_connection_close_from_the_client_is_honoured() -> None:
+    async with echo_upstream() as up, gateway(basic_config(up)) as gw:
+        out = await raw_exchange(port_of(gw), b"GET /bye HTTP/1.1\r\nhost: a\r\nconnection: close\r\n\r\n")
+        assert out.startswith(b"HTTP/1.1 200 OK\r\n") and b"\r\nconnection: close\r\n" in out
+        assert stat(gw, P + "downstream_cx_destroy_local") == 1

@@ -91,8 +91,10 @@ def main() -> None:
                 before = cpu_seconds(pid)
                 r = wrk(port, args.seconds, args.connections)
                 used = cpu_seconds(pid) - before
-                if r.errors:
+                if r.errors and not args.profile:
                     raise SystemExit(f"gateway: {r.errors} errors in a run")
+                if r.errors:  # under the profiler, slow responses can pass wrk's 2 s socket timeout
+                    print(f"  ({r.errors} errors: timeouts under the profiler, or failures)")
                 requests = r.requests_per_s * args.seconds
                 total_requests += requests
                 per_request.append(used / requests * 1e6)

@@ -351,6 +351,7 @@ class Router(HttpFilter):
             self.decoder_watermark(False)
 
     def on_timeout(self) -> None:
+        """The route timeout expired (called by the ``TimeoutQueue`` it was armed in)."""
         self._timer = None
         upstream = self._upstream
         assert upstream is not None and self._cluster_stats is not None

@@ -35,9 +35,7 @@ class ModuleCache:
         """Returns (module, loaded_from_cache). Raises WasmtimeError for invalid wasm."""
         if self.directory is None:
             return wasmtime.Module(engine, code), False
-        key = hashlib.sha256(
-            hashlib.sha256(code).digest() + f"|{WASMTIME_VERSION}|{engine_key}".encode()
-        ).hexdigest()
+        key = hashlib.sha256(hashlib.sha256(code).digest() + f"|{WASMTIME_VERSION}|{engine_key}".encode()).hexdigest()
         path = self.directory / f"{key}.cwasm"
         if path.exists():
             try:

@@ -41,11 +41,23 @@ class Context:
 class RootContext(Context):
     """One plugin (root_id) in a VM: configuration, timers, callouts, the last callout status."""
 
-    __slots__ = ("configuration", "configuring", "host", "http_calls", "name", "pending_done",
-                 "root_id", "status", "tick_period_ms", "timer", "vm_id")
+    __slots__ = (
+        "configuration",
+        "configuring",
+        "host",
+        "http_calls",
+        "name",
+        "pending_done",
+        "root_id",
+        "status",
+        "tick_period_ms",
+        "timer",
+        "vm_id",
+    )
 
-    def __init__(self, context_id: int, name: str, root_id: str, vm_id: str, configuration: bytes,
-                 host: PluginHost) -> None:
+    def __init__(
+        self, context_id: int, name: str, root_id: str, vm_id: str, configuration: bytes, host: PluginHost
+    ) -> None:
         super().__init__(context_id, None)
         self.name = name
         self.root_id = root_id
@@ -87,8 +99,17 @@ class StreamOwner(Protocol):
 class StreamContext(Context):
     """One HTTP stream: the maps and bodies currently exposed, and its filter state."""
 
-    __slots__ = ("bodies", "filter_state", "host", "local_reply", "logging", "maps", "owner", "reply_pending",
-                 "writable")
+    __slots__ = (
+        "bodies",
+        "filter_state",
+        "host",
+        "local_reply",
+        "logging",
+        "maps",
+        "owner",
+        "reply_pending",
+        "writable",
+    )
 
     def __init__(self, context_id: int, root: RootContext, host: StreamHost, owner: StreamOwner) -> None:
         super().__init__(context_id, root)
@@ -107,8 +128,15 @@ class AbiState(ABC):
     """Everything the export shims need, attached to a `Vm` as its `env`. The plugin layer implements
     the abstract methods (it owns scheduling and the guest callbacks)."""
 
-    def __init__(self, abi_version: AbiVersion, limits: Limits, vm_id: str, vm_configuration: bytes,
-                 environment: dict[str, str], shared: SharedStore) -> None:
+    def __init__(
+        self,
+        abi_version: AbiVersion,
+        limits: Limits,
+        vm_id: str,
+        vm_configuration: bytes,
+        environment: dict[str, str],
+        shared: SharedStore,
+    ) -> None:
         self.vm: Vm
         self.abi_version = abi_version
         self.limits = limits

@@ -26,8 +26,14 @@ from abi.types import LogLevel, MetricType, Status
 Pairs = list[tuple[bytes, bytes]]
 
 _plugin_log = logging.getLogger("abi.plugin")
-_LEVELS = {LogLevel.TRACE: 5, LogLevel.DEBUG: logging.DEBUG, LogLevel.INFO: logging.INFO,
-           LogLevel.WARN: logging.WARNING, LogLevel.ERROR: logging.ERROR, LogLevel.CRITICAL: logging.CRITICAL}
+_LEVELS = {
+    LogLevel.TRACE: 5,
+    LogLevel.DEBUG: logging.DEBUG,
+    LogLevel.INFO: logging.INFO,
+    LogLevel.WARN: logging.WARNING,
+    LogLevel.ERROR: logging.ERROR,
+    LogLevel.CRITICAL: logging.CRITICAL,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,8 +152,7 @@ class PluginHost(Protocol):
         """Run `callback` soon on the plugin's thread; may be called from another thread (queue delivery)."""
         self.call_later(0.0, callback)
 
-    def http_call(self, request: HttpCallRequest,
-                  on_response: Callable[[HttpCallResponse | None], None]) -> Status:
+    def http_call(self, request: HttpCallRequest, on_response: Callable[[HttpCallResponse | None], None]) -> Status:
         """Start a callout. Return OK, BAD_ARGUMENT (unknown cluster) or INTERNAL_FAILURE. Later call
         `on_response(response)` exactly once, or `on_response(None)` when the stream was reset."""
         return Status.UNIMPLEMENTED

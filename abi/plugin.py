@@ -58,8 +58,9 @@ class PluginStats:
 class Plugin:
     """One plugin in one worker. Construction starts and configures it, or raises PluginLoadError."""
 
-    def __init__(self, module: CompiledModule, config: PluginConfig, host: PluginHost,
-                 registry: VmRegistry | None = None) -> None:
+    def __init__(
+        self, module: CompiledModule, config: PluginConfig, host: PluginHost, registry: VmRegistry | None = None
+    ) -> None:
         self.module = module
         self.config = config
         self.host = host
@@ -92,8 +93,9 @@ class Plugin:
         backoff = 0.0
         if self._consecutive_failures > 1:
             limits = self.config.limits
-            backoff = min(limits.reload_backoff_base_s * 2 ** (self._consecutive_failures - 2),
-                          limits.reload_backoff_max_s)
+            backoff = min(
+                limits.reload_backoff_base_s * 2 ** (self._consecutive_failures - 2), limits.reload_backoff_max_s
+            )
         self._retry_at_ns = self.host.monotonic_ns() + int(backoff * 1e9)
 
     def live_vm(self) -> tuple[WasmVm, RootContext] | None:

@@ -18,8 +18,7 @@ from abi.types import Status
 
 # Top-level names whose attributes are "<group>.<field>" in Envoy's attribute vocabulary.
 _GROUPS = frozenset(("request", "response", "source", "destination", "connection", "upstream", "xds"))
-_UINT = frozenset(("connection.id", "connection_id", "upstream.request_attempt_count",
-                   "upstream.num_endpoints"))
+_UINT = frozenset(("connection.id", "connection_id", "upstream.request_attempt_count", "upstream.num_endpoints"))
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 

@@ -28,17 +28,30 @@ from abi.vm import CompiledModule, GuestFunc, WasmEngine
 
 log = logging.getLogger("abi")
 
-_MARKERS = {"proxy_abi_version_0_1_0": AbiVersion.V0_1_0, "proxy_abi_version_0_2_0": AbiVersion.V0_2_0,
-            "proxy_abi_version_0_2_1": AbiVersion.V0_2_1}
+_MARKERS = {
+    "proxy_abi_version_0_1_0": AbiVersion.V0_1_0,
+    "proxy_abi_version_0_2_0": AbiVersion.V0_2_0,
+    "proxy_abi_version_0_2_1": AbiVersion.V0_2_1,
+}
 
 # Callbacks and their arity (all i32 -> i32 or nothing). Headers callbacks lose end_of_stream in 0.1.0.
 _CALLBACKS: dict[str, tuple[int, int]] = {
-    "proxy_on_context_create": (2, 0), "proxy_on_vm_start": (2, 1), "proxy_on_configure": (2, 1),
-    "proxy_on_tick": (1, 0), "proxy_on_queue_ready": (2, 0), "proxy_on_foreign_function": (3, 0),
-    "proxy_on_done": (1, 1), "proxy_on_log": (1, 0), "proxy_on_delete": (1, 0),
-    "proxy_on_request_headers": (3, 1), "proxy_on_request_body": (3, 1), "proxy_on_request_trailers": (2, 1),
-    "proxy_on_response_headers": (3, 1), "proxy_on_response_body": (3, 1),
-    "proxy_on_response_trailers": (2, 1), "proxy_on_http_call_response": (5, 0),
+    "proxy_on_context_create": (2, 0),
+    "proxy_on_vm_start": (2, 1),
+    "proxy_on_configure": (2, 1),
+    "proxy_on_tick": (1, 0),
+    "proxy_on_queue_ready": (2, 0),
+    "proxy_on_foreign_function": (3, 0),
+    "proxy_on_done": (1, 1),
+    "proxy_on_log": (1, 0),
+    "proxy_on_delete": (1, 0),
+    "proxy_on_request_headers": (3, 1),
+    "proxy_on_request_body": (3, 1),
+    "proxy_on_request_trailers": (2, 1),
+    "proxy_on_response_headers": (3, 1),
+    "proxy_on_response_body": (3, 1),
+    "proxy_on_response_trailers": (2, 1),
+    "proxy_on_http_call_response": (5, 0),
 }
 
 _engine: WasmEngine | None = None
@@ -51,8 +64,7 @@ def default_engine() -> WasmEngine:
     global _engine
     with _engine_lock:
         if _engine is None:
-            _engine = WasmEngine(HOST_FUNCTIONS, ModuleCache(ModuleCache.default_directory()),
-                                 EPOCH_TICK_MS, VARIANTS)
+            _engine = WasmEngine(HOST_FUNCTIONS, ModuleCache(ModuleCache.default_directory()), EPOCH_TICK_MS, VARIANTS)
         return _engine
 
 
@@ -62,8 +74,9 @@ def configure_engine(cache_dir: str | None, epoch_tick_ms: int = EPOCH_TICK_MS) 
     from pathlib import Path
 
     with _engine_lock:
-        _engine = WasmEngine(HOST_FUNCTIONS, ModuleCache(Path(cache_dir) if cache_dir else None), epoch_tick_ms,
-                             VARIANTS)
+        _engine = WasmEngine(
+            HOST_FUNCTIONS, ModuleCache(Path(cache_dir) if cache_dir else None), epoch_tick_ms, VARIANTS
+        )
         return _engine
 
 
@@ -74,8 +87,9 @@ def load_module(code: bytes, plugin: str, engine: WasmEngine | None = None) -> C
     except ValueError as exc:
         raise PluginLoadError(plugin, str(exc)) from None
     if not any(name in module.exports for name in _MARKERS):
-        raise PluginLoadError(plugin, "missing or unknown proxy-wasm ABI version (export "
-                                      "proxy_abi_version_0_2_1, _0_2_0 or _0_1_0)")
+        raise PluginLoadError(
+            plugin, "missing or unknown proxy-wasm ABI version (export proxy_abi_version_0_2_1, _0_2_0 or _0_1_0)"
+        )
     if "proxy_on_memory_allocate" not in module.exports and "malloc" not in module.exports:
         raise PluginLoadError(plugin, "the module exports no allocator (proxy_on_memory_allocate or malloc)")
     if "memory" not in module.exports:
@@ -100,10 +114,12 @@ class VmSpec:
 
 
 class WasmVm(AbiState):
-    def __init__(self, module: CompiledModule, spec: VmSpec, default_host: PluginHost,
-                 shared: SharedStore = SHARED) -> None:
-        super().__init__(abi_version(module), spec.limits, spec.vm_id, spec.vm_configuration,
-                         dict(spec.environment), shared)
+    def __init__(
+        self, module: CompiledModule, spec: VmSpec, default_host: PluginHost, shared: SharedStore = SHARED
+    ) -> None:
+        super().__init__(
+            abi_version(module), spec.limits, spec.vm_id, spec.vm_configuration, dict(spec.environment), shared
+        )
         self._default_host = default_host
         self.listeners: list[tuple[RootContext, FailureListener]] = []
         self._notifiers: dict[int, Callable[[int], None]] = {}
@@ -144,8 +160,9 @@ class WasmVm(AbiState):
 
     # -- root contexts ------------------------------------------------------------------------------
 
-    def add_root(self, name: str, root_id: str, configuration: bytes, host: PluginHost,
-                 listener: FailureListener) -> RootContext:
+    def add_root(
+        self, name: str, root_id: str, configuration: bytes, host: PluginHost, listener: FailureListener
+    ) -> RootContext:
         """Create and configure one plugin's root context; PluginLoadError if it refuses or traps."""
         root = RootContext(self.new_id(), name, root_id, self.vm_id, configuration, host)
         self.contexts[root.id] = root
@@ -225,8 +242,14 @@ class WasmVm(AbiState):
         """Report a dead VM once per attached plugin and tell every live stream on it."""
         for root, listener in self.listeners:
             failure = PluginFailure(root.name, trap.kind.value, trap.message, phase)
-            log.error("wasm plugin %r (vm %r) failed in %s: %s: %s", root.name, self.vm_id, phase,
-                      trap.kind.value, trap.message)
+            log.error(
+                "wasm plugin %r (vm %r) failed in %s: %s: %s",
+                root.name,
+                self.vm_id,
+                phase,
+                trap.kind.value,
+                trap.message,
+            )
             listener.vm_failed(failure)
             root.host.plugin_failed(failure)
             self._cancel_timer(root)
@@ -299,12 +322,20 @@ class WasmVm(AbiState):
             self.guarded(root, "proxy_on_http_call_response", root.id, token, 0, 0, 0)
             return
         self.callout = response  # maps 6/7 and buffer 4 exist only during this callback
-        self.guarded(root, "proxy_on_http_call_response", root.id, token, len(response.headers),
-                     len(response.body), len(response.trailers))
+        self.guarded(
+            root,
+            "proxy_on_http_call_response",
+            root.id,
+            token,
+            len(response.headers),
+            len(response.body),
+            len(response.trailers),
+        )
 
     def queue_notifier(self, root: RootContext) -> Callable[[int], None]:
         notify = self._notifiers.get(root.id)
         if notify is None:
+
             def notify(token: int) -> None:
                 if self.alive(root):
                     self.guarded(root, "proxy_on_queue_ready", root.id, token)

@@ -55,8 +55,9 @@ class SharedStore:
             self._data[(vm_id, key)] = (value, self._next_cas())
             return Status.OK
 
-    def register_queue(self, vm_id: str, name: bytes, post: Callable[[Callable[[], None]], None],
-                       notify: Callable[[int], None]) -> int:
+    def register_queue(
+        self, vm_id: str, name: bytes, post: Callable[[Callable[[], None]], None], notify: Callable[[int], None]
+    ) -> int:
         with self._lock:
             queue = self._queues.get((vm_id, name))
             if queue is None:

@@ -171,16 +171,17 @@ class HttpStream:
 
     def on_request_headers(self, headers: Pairs, end_of_stream: bool) -> FilterHeadersStatus:
         self._saved[MapType.HTTP_REQUEST_HEADERS] = headers
-        return self._headers("proxy_on_request_headers", MapType.HTTP_REQUEST_HEADERS, REQUEST, headers,
-                             end_of_stream)
+        return self._headers("proxy_on_request_headers", MapType.HTTP_REQUEST_HEADERS, REQUEST, headers, end_of_stream)
 
     def on_response_headers(self, headers: Pairs, end_of_stream: bool) -> FilterHeadersStatus:
         self._saved[MapType.HTTP_RESPONSE_HEADERS] = headers
-        return self._headers("proxy_on_response_headers", MapType.HTTP_RESPONSE_HEADERS, RESPONSE, headers,
-                             end_of_stream)
+        return self._headers(
+            "proxy_on_response_headers", MapType.HTTP_RESPONSE_HEADERS, RESPONSE, headers, end_of_stream
+        )
 
-    def _headers(self, name: str, map_type: int, direction: int, headers: Pairs,
-                 end_of_stream: bool) -> FilterHeadersStatus:
+    def _headers(
+        self, name: str, map_type: int, direction: int, headers: Pairs, end_of_stream: bool
+    ) -> FilterHeadersStatus:
         ctx = self._context()
         if ctx is None:
             return _STOP_HEADERS if self._failed_stop(direction, False) else FilterHeadersStatus.CONTINUE
@@ -197,8 +198,11 @@ class HttpStream:
         elif raw == 0 or raw == 2:  # 2 = ContinueAndEndStream, treated as Continue by Envoy
             status = FilterHeadersStatus.CONTINUE
         elif raw == 1:
-            status = (FilterHeadersStatus.STOP_ITERATION if self.plugin.config.allow_on_headers_stop_iteration
-                      else _STOP_HEADERS)
+            status = (
+                FilterHeadersStatus.STOP_ITERATION
+                if self.plugin.config.allow_on_headers_stop_iteration
+                else _STOP_HEADERS
+            )
         elif raw == 3:
             status = FilterHeadersStatus.STOP_ALL_ITERATION_AND_BUFFER
         else:
@@ -224,8 +228,7 @@ class HttpStream:
     def on_response_body(self, data: bytes, end_of_stream: bool) -> tuple[FilterDataStatus, bytes]:
         return self._body("proxy_on_response_body", RESPONSE, data, end_of_stream)
 
-    def _body(self, name: str, direction: int, data: bytes, end_of_stream: bool
-              ) -> tuple[FilterDataStatus, bytes]:
+    def _body(self, name: str, direction: int, data: bytes, end_of_stream: bool) -> tuple[FilterDataStatus, bytes]:
         ctx = self._context()
         if ctx is None:
             if self._failed_stop(direction, False):
@@ -233,8 +236,11 @@ class HttpStream:
             return FilterDataStatus.CONTINUE, self._drain(direction) + data
         body = ctx.bodies[direction]
         body.held += data
-        body.start = 0 if self._body_mode[direction] == FilterDataStatus.STOP_ITERATION_AND_BUFFER else (
-            len(body.held) - len(data))
+        body.start = (
+            0
+            if self._body_mode[direction] == FilterDataStatus.STOP_ITERATION_AND_BUFFER
+            else (len(body.held) - len(data))
+        )
         body.available = True
         # At the end of a body without trailers, the plugin may create them (Envoy's addDecodedTrailers).
         trailer_map = MapType.HTTP_REQUEST_TRAILERS if direction == REQUEST else MapType.HTTP_RESPONSE_TRAILERS
@@ -284,8 +290,7 @@ class HttpStream:
     def on_response_trailers(self, trailers: Pairs) -> FilterTrailersStatus:
         """On CONTINUE, forward `drain_response_body()` before the trailers."""
         self._saved[MapType.HTTP_RESPONSE_TRAILERS] = trailers
-        return self._trailers("proxy_on_response_trailers", MapType.HTTP_RESPONSE_TRAILERS, RESPONSE,
-                              trailers)
+        return self._trailers("proxy_on_response_trailers", MapType.HTTP_RESPONSE_TRAILERS, RESPONSE, trailers)
 
     def _trailers(self, name: str, map_type: int, direction: int, trailers: Pairs) -> FilterTrailersStatus:
         ctx = self._context()
@@ -329,4 +334,3 @@ class HttpStream:
             self.plugin.stream_succeeded()
         self.state = _State.DONE
         self._ctx = None
-

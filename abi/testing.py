@@ -107,10 +107,16 @@ class HttpCall:
     def header(self, name: str) -> str | None:
         return _get(self.request.headers, name)
 
-    def respond(self, status: int = 200, headers: HeadersLike | None = None, body: bytes = b"",
-                trailers: HeadersLike | None = None) -> None:
-        self._answer(HttpCallResponse([(b":status", str(status).encode()), *to_pairs(headers)], body,
-                                      to_pairs(trailers)))
+    def respond(
+        self,
+        status: int = 200,
+        headers: HeadersLike | None = None,
+        body: bytes = b"",
+        trailers: HeadersLike | None = None,
+    ) -> None:
+        self._answer(
+            HttpCallResponse([(b":status", str(status).encode()), *to_pairs(headers)], body, to_pairs(trailers))
+        )
 
     def fail(self) -> None:
         """The callout was reset: the plugin gets (0, 0, 0) and `proxy_get_status` BROKEN_CONNECTION."""
@@ -153,16 +159,17 @@ class _HarnessHost(PluginHost):
     def post(self, callback: Callable[[], None]) -> None:
         self.h._posted.append(callback)
 
-    def http_call(self, request: HttpCallRequest,
-                  on_response: Callable[[HttpCallResponse | None], None]) -> Status:
+    def http_call(self, request: HttpCallRequest, on_response: Callable[[HttpCallResponse | None], None]) -> Status:
         if self.h.clusters is not None and request.cluster not in self.h.clusters:
             return Status.BAD_ARGUMENT
         call = HttpCall(request, on_response)
         self.h.http_calls.append(call)
         if request.timeout_ms:
+
             def timeout() -> None:
                 if not call.answered:
                     call.respond(504, {"content-type": "text/plain"}, b"upstream request timeout")
+
             self.h._schedule(request.timeout_ms / 1000, timeout)
         return Status.OK
 
@@ -186,13 +193,24 @@ class _HarnessHost(PluginHost):
 class Harness:
     """One plugin loaded in its own VM, with an in-memory host."""
 
-    def __init__(self, code: bytes, *, name: str = "test", root_id: str = "", vm_id: str = "",
-                 configuration: bytes | str = b"", vm_configuration: bytes | str = b"",
-                 environment: Mapping[str, str] | None = None,
-                 failure_policy: FailurePolicy = FailurePolicy.FAIL_CLOSED,
-                 allow_on_headers_stop_iteration: bool = False, limits: Limits = DEFAULT_LIMITS,
-                 clusters: Iterable[str] | None = None, properties: Mapping[str, object] | None = None,
-                 log_level: LogLevel = LogLevel.TRACE, engine: WasmEngine | None = None) -> None:
+    def __init__(
+        self,
+        code: bytes,
+        *,
+        name: str = "test",
+        root_id: str = "",
+        vm_id: str = "",
+        configuration: bytes | str = b"",
+        vm_configuration: bytes | str = b"",
+        environment: Mapping[str, str] | None = None,
+        failure_policy: FailurePolicy = FailurePolicy.FAIL_CLOSED,
+        allow_on_headers_stop_iteration: bool = False,
+        limits: Limits = DEFAULT_LIMITS,
+        clusters: Iterable[str] | None = None,
+        properties: Mapping[str, object] | None = None,
+        log_level: LogLevel = LogLevel.TRACE,
+        engine: WasmEngine | None = None,
+    ) -> None:
         """Load and configure the plugin; raises `abi.errors.PluginLoadError` like the gateway would."""
         self.logs: list[LogEntry] = []
         self.metrics: dict[str, Metric] = {}
@@ -207,9 +225,17 @@ class Harness:
         self._seq = itertools.count()
         self._posted: list[Callable[[], None]] = []
         self.host = _HarnessHost(self)
-        self.config = PluginConfig(name, root_id, vm_id, _b(configuration), _b(vm_configuration),
-                                   dict(environment or {}), failure_policy, allow_on_headers_stop_iteration,
-                                   limits)
+        self.config = PluginConfig(
+            name,
+            root_id,
+            vm_id,
+            _b(configuration),
+            _b(vm_configuration),
+            dict(environment or {}),
+            failure_policy,
+            allow_on_headers_stop_iteration,
+            limits,
+        )
         self.module = load_module(code, name, engine)
         self.plugin = Plugin(self.module, self.config, self.host, VmRegistry())
 
@@ -258,7 +284,8 @@ class Harness:
     def errors(self) -> list[str]:
         """Log lines at ERROR or CRITICAL, plus VM failures: a healthy run has none."""
         return [e.message for e in self.logs if e.level >= LogLevel.ERROR] + [
-            f"{f.kind}: {f.message}" for f in self.failures]
+            f"{f.kind}: {f.message}" for f in self.failures
+        ]
 
     def metric(self, name: str) -> int:
         """A metric's value (KeyError if the plugin never defined it)."""
@@ -376,8 +403,9 @@ class Stream(StreamHost):
         status = call(trailers)
         self.actions.append(("request_trailers" if direction == 0 else "response_trailers", status))
         if status == FilterTrailersStatus.CONTINUE:
-            self._forward(direction, self.http.drain_request_body() if direction == 0
-                          else self.http.drain_response_body())
+            self._forward(
+                direction, self.http.drain_request_body() if direction == 0 else self.http.drain_response_body()
+            )
         return status
 
     def _forward(self, direction: int, data: bytes) -> None:
@@ -391,8 +419,7 @@ class Stream(StreamHost):
         if direction == 1:
             self._response_sent = True
         self._blocked[direction] = False
-        self._forward(direction, self.http.drain_request_body() if direction == 0
-                      else self.http.drain_response_body())
+        self._forward(direction, self.http.drain_request_body() if direction == 0 else self.http.drain_response_body())
         held, self._held[direction] = self._held[direction], []
         for kind, value in held:
             if kind == "data":

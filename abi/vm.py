@@ -53,12 +53,24 @@ _call_unchecked = _c_function("wasmtime_func_call_unchecked", _VP)
 _call_unchecked.argtypes = None
 _set_deadline = _c_function("wasmtime_context_set_epoch_deadline", None, _VP, ctypes.c_uint64)
 _trap_new = _c_function("wasmtime_trap_new", _VP, ctypes.c_char_p, ctypes.c_size_t)
-_define_unchecked = _c_function("wasmtime_linker_define_func_unchecked", _VP, _VP, ctypes.c_char_p,
-                                ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t, _VP, _VP, _VP, _VP)
+_define_unchecked = _c_function(
+    "wasmtime_linker_define_func_unchecked",
+    _VP,
+    _VP,
+    ctypes.c_char_p,
+    ctypes.c_size_t,
+    ctypes.c_char_p,
+    ctypes.c_size_t,
+    _VP,
+    _VP,
+    _VP,
+    _VP,
+)
 _memory_data = _c_function("wasmtime_memory_data", _VP, _VP, _VP)
 _memory_size = _c_function("wasmtime_memory_data_size", ctypes.c_size_t, _VP, _VP)
-_caller_export_get = _c_function("wasmtime_caller_export_get", ctypes.c_bool, _VP, ctypes.c_char_p,
-                                 ctypes.c_size_t, _VP)
+_caller_export_get = _c_function(
+    "wasmtime_caller_export_get", ctypes.c_bool, _VP, ctypes.c_char_p, ctypes.c_size_t, _VP
+)
 # (env, caller, args_and_results, count) -> trap pointer or 0
 _CALLBACK = ctypes.CFUNCTYPE(ctypes.c_size_t, _VP, _VP, ctypes.POINTER(ctypes.c_int32), ctypes.c_size_t)
 
@@ -161,8 +173,13 @@ def _engine_config() -> tuple[wasmtime.Config, str]:
 class WasmEngine:
     """One wasmtime engine, its ticker thread, compile cache and linker with every host function."""
 
-    def __init__(self, functions: Iterable[HostFunction], cache: ModuleCache | None = None,
-                 epoch_tick_ms: int = 5, variants: Iterable[HostFunction] = ()) -> None:
+    def __init__(
+        self,
+        functions: Iterable[HostFunction],
+        cache: ModuleCache | None = None,
+        epoch_tick_ms: int = 5,
+        variants: Iterable[HostFunction] = (),
+    ) -> None:
         """`variants` are other signatures of some imports, linked only for modules that import them so
         (an SDK's mistyped declarations); a linker holds one definition per name, so each set of variants
         gets its own linker, built on first use."""
@@ -190,14 +207,26 @@ class WasmEngine:
         return linker
 
     def _define(self, linker: wasmtime.Linker, fn: HostFunction) -> None:
-        functype = wasmtime.FuncType([wasmtime.ValType.i32() if p == "i" else wasmtime.ValType.i64()
-                                      if p == "I" else wasmtime.ValType.f64() for p in fn.params],
-                                     [wasmtime.ValType.i32() if r == "i" else wasmtime.ValType.f64()
-                                      for r in fn.results])
+        functype = wasmtime.FuncType(
+            [
+                wasmtime.ValType.i32() if p == "i" else wasmtime.ValType.i64() if p == "I" else wasmtime.ValType.f64()
+                for p in fn.params
+            ],
+            [wasmtime.ValType.i32() if r == "i" else wasmtime.ValType.f64() for r in fn.results],
+        )
         callback = _make_callback(fn)
         module, name = fn.module.encode(), fn.name.encode()
-        error = _define_unchecked(_address(linker.ptr()), module, len(module), name, len(name),
-                                  _address(functype.ptr()), ctypes.cast(callback, _VP).value, None, None)
+        error = _define_unchecked(
+            _address(linker.ptr()),
+            module,
+            len(module),
+            name,
+            len(name),
+            _address(functype.ptr()),
+            ctypes.cast(callback, _VP).value,
+            None,
+            None,
+        )
         if error:
             raise wasmtime.WasmtimeError._from_ptr(ctypes.cast(error, ctypes.POINTER(ffi.wasmtime_error_t)))
         self._callbacks.append(callback)
@@ -217,8 +246,9 @@ class WasmEngine:
             if fn.signature() != sig:
                 variant = self.variants.get((imp.module, imp.name or "", sig))
                 if variant is None:
-                    raise ValueError(f"import {imp.module}.{imp.name} has type {sig}, the host provides "
-                                     f"{fn.signature()}")
+                    raise ValueError(
+                        f"import {imp.module}.{imp.name} has type {sig}, the host provides {fn.signature()}"
+                    )
                 needed.add(variant)
         key = frozenset(needed)
         with self._lock:
@@ -231,9 +261,12 @@ class WasmEngine:
         with self._lock:
             if self._ticker is None:
                 # The thread holds the engine only weakly, so an engine nobody uses stops its ticker.
-                self._ticker = threading.Thread(target=_tick, args=(weakref.ref(self.engine), self._stop,
-                                                self.epoch_tick_ms / 1000, self.ticks),
-                                                name="wasm-epoch", daemon=True)
+                self._ticker = threading.Thread(
+                    target=_tick,
+                    args=(weakref.ref(self.engine), self._stop, self.epoch_tick_ms / 1000, self.ticks),
+                    name="wasm-epoch",
+                    daemon=True,
+                )
                 self._ticker.start()
 
     def close(self) -> None:
@@ -242,8 +275,7 @@ class WasmEngine:
             self._ticker.join()
 
 
-def _tick(engine_ref: weakref.ref[wasmtime.Engine], stop: threading.Event, period: float,
-          ticks: list[int]) -> None:
+def _tick(engine_ref: weakref.ref[wasmtime.Engine], stop: threading.Event, period: float, ticks: list[int]) -> None:
     while not stop.wait(period):
         engine = engine_ref()
         if engine is None:
@@ -278,8 +310,9 @@ def _signature_of(ty: Any) -> str:
 class CompiledModule:
     """A compiled module plus what was learned from its exports (signatures by name)."""
 
-    def __init__(self, engine: WasmEngine, module: wasmtime.Module, sha256: str, cached: bool,
-                 linker: wasmtime.Linker) -> None:
+    def __init__(
+        self, engine: WasmEngine, module: wasmtime.Module, sha256: str, cached: bool, linker: wasmtime.Linker
+    ) -> None:
         self.engine = engine
         self.module = module
         self.sha256 = sha256
@@ -339,8 +372,9 @@ class Vm:
         self._armed_at = -1
 
     def _bind_memory(self, struct: Any) -> None:
-        ctypes.memmove(ctypes.addressof(self._memory_struct), ctypes.addressof(struct),
-                       ctypes.sizeof(self._memory_struct))
+        ctypes.memmove(
+            ctypes.addressof(self._memory_struct), ctypes.addressof(struct), ctypes.sizeof(self._memory_struct)
+        )
         mem_address = ctypes.addressof(self._memory_struct)
         ctx = self._ctx
 
@@ -384,8 +418,7 @@ class Vm:
         trap = self._traps[depth]
         trap.value = None
         try:
-            error: int | None = _call_unchecked(self._ctx_arg, func_arg, buf_arg, count_arg,
-                                                self._trap_args[depth])
+            error: int | None = _call_unchecked(self._ctx_arg, func_arg, buf_arg, count_arg, self._trap_args[depth])
         finally:
             self._depth -= 1
             _current.vm = previous

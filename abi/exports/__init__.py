@@ -7,8 +7,16 @@ from abi.exports import buffers, control, grpc, headers, http, metrics, properti
 from abi.vm import HostFunction
 
 HOST_FUNCTIONS: tuple[HostFunction, ...] = tuple(
-    control.FUNCTIONS + buffers.FUNCTIONS + headers.FUNCTIONS + stream.FUNCTIONS + http.FUNCTIONS
-    + grpc.FUNCTIONS + shared_data.FUNCTIONS + metrics.FUNCTIONS + properties.FUNCTIONS + wasi.FUNCTIONS
+    control.FUNCTIONS
+    + buffers.FUNCTIONS
+    + headers.FUNCTIONS
+    + stream.FUNCTIONS
+    + http.FUNCTIONS
+    + grpc.FUNCTIONS
+    + shared_data.FUNCTIONS
+    + metrics.FUNCTIONS
+    + properties.FUNCTIONS
+    + wasi.FUNCTIONS
 )
 
 VARIANTS: tuple[HostFunction, ...] = tuple(grpc.VARIANTS)

@@ -35,8 +35,9 @@ def _readable(state: AbiState, buffer_type: int) -> bytes | memoryview | None:
     return None  # network data and gRPC messages: this host has no TCP filter or gRPC client
 
 
-def proxy_get_buffer_bytes(state: AbiState, buffer_type: int, start: int, max_size: int, ptr_out: int,
-                           len_out: int) -> int:
+def proxy_get_buffer_bytes(
+    state: AbiState, buffer_type: int, start: int, max_size: int, ptr_out: int, len_out: int
+) -> int:
     if buffer_type > _LAST_BUFFER:
         return BAD_ARGUMENT
     data = _readable(state, buffer_type)
@@ -59,8 +60,7 @@ def proxy_get_buffer_status(state: AbiState, buffer_type: int, size_out: int, fl
     return OK
 
 
-def proxy_set_buffer_bytes(state: AbiState, buffer_type: int, start: int, size: int, ptr: int,
-                           length: int) -> int:
+def proxy_set_buffer_bytes(state: AbiState, buffer_type: int, start: int, size: int, ptr: int, length: int) -> int:
     if buffer_type > _LAST_BUFFER:
         return BAD_ARGUMENT
     if buffer_type > BufferType.HTTP_RESPONSE_BODY:

@@ -13,15 +13,37 @@ def _check_ranges(state: AbiState, *ranges: int) -> None:
         state.memory.peek(ranges[i], ranges[i + 1])
 
 
-def proxy_grpc_call(state: AbiState, up: int, up_len: int, svc: int, svc_len: int, method: int,
-                    method_len: int, meta: int, meta_len: int, msg: int, msg_len: int, timeout_ms: int,
-                    token_out: int) -> int:
+def proxy_grpc_call(
+    state: AbiState,
+    up: int,
+    up_len: int,
+    svc: int,
+    svc_len: int,
+    method: int,
+    method_len: int,
+    meta: int,
+    meta_len: int,
+    msg: int,
+    msg_len: int,
+    timeout_ms: int,
+    token_out: int,
+) -> int:
     _check_ranges(state, up, up_len, svc, svc_len, method, method_len, meta, meta_len, msg, msg_len)
     return Status.UNIMPLEMENTED
 
 
-def proxy_grpc_stream(state: AbiState, up: int, up_len: int, svc: int, svc_len: int, method: int,
-                      method_len: int, meta: int, meta_len: int, token_out: int) -> int:
+def proxy_grpc_stream(
+    state: AbiState,
+    up: int,
+    up_len: int,
+    svc: int,
+    svc_len: int,
+    method: int,
+    method_len: int,
+    meta: int,
+    meta_len: int,
+    token_out: int,
+) -> int:
     _check_ranges(state, up, up_len, svc, svc_len, method, method_len, meta, meta_len)
     return Status.UNIMPLEMENTED
 
@@ -35,14 +57,26 @@ def proxy_grpc_token(state: AbiState, token: int) -> int:
     return Status.UNIMPLEMENTED
 
 
-def as_grpc_call(state: AbiState, up: int, up_len: int, svc: int, svc_len: int, method: int, method_len: int,
-                 msg: int, msg_len: int, timeout_ms: int, token_out: int) -> int:
+def as_grpc_call(
+    state: AbiState,
+    up: int,
+    up_len: int,
+    svc: int,
+    svc_len: int,
+    method: int,
+    method_len: int,
+    msg: int,
+    msg_len: int,
+    timeout_ms: int,
+    token_out: int,
+) -> int:
     _check_ranges(state, up, up_len, svc, svc_len, method, method_len, msg, msg_len)
     return Status.UNIMPLEMENTED
 
 
-def as_grpc_stream(state: AbiState, up: int, up_len: int, svc: int, svc_len: int, method: int,
-                   method_len: int, token_out: int) -> int:
+def as_grpc_stream(
+    state: AbiState, up: int, up_len: int, svc: int, svc_len: int, method: int, method_len: int, token_out: int
+) -> int:
     _check_ranges(state, up, up_len, svc, svc_len, method, method_len)
     return Status.UNIMPLEMENTED
 

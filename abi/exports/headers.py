@@ -67,8 +67,9 @@ def proxy_get_header_map_size(state: AbiState, map_type: int, size_out: int) -> 
     return OK
 
 
-def proxy_get_header_map_value(state: AbiState, map_type: int, key_ptr: int, key_len: int, ptr_out: int,
-                               len_out: int) -> int:
+def proxy_get_header_map_value(
+    state: AbiState, map_type: int, key_ptr: int, key_len: int, ptr_out: int, len_out: int
+) -> int:
     if map_type > _LAST_MAP:
         return BAD_ARGUMENT
     key = state.memory.read(key_ptr, key_len).lower()
@@ -95,14 +96,14 @@ def _fits(state: AbiState, target: Pairs, key: bytes, value: bytes, replacing: b
     return sum(map(len, chain.from_iterable(target))) + len(key) + len(value) <= limits.max_pairs_bytes
 
 
-def _key_value(state: AbiState, key_ptr: int, key_len: int, value_ptr: int, value_len: int
-               ) -> tuple[bytes, bytes]:
+def _key_value(state: AbiState, key_ptr: int, key_len: int, value_ptr: int, value_len: int) -> tuple[bytes, bytes]:
     memory = state.memory
     return memory.read(key_ptr, key_len).lower(), memory.read(value_ptr, value_len)
 
 
-def proxy_add_header_map_value(state: AbiState, map_type: int, key_ptr: int, key_len: int, value_ptr: int,
-                               value_len: int) -> int:
+def proxy_add_header_map_value(
+    state: AbiState, map_type: int, key_ptr: int, key_len: int, value_ptr: int, value_len: int
+) -> int:
     if map_type > _LAST_MAP:
         return BAD_ARGUMENT
     key, value = _key_value(state, key_ptr, key_len, value_ptr, value_len)
@@ -113,8 +114,9 @@ def proxy_add_header_map_value(state: AbiState, map_type: int, key_ptr: int, key
     return OK
 
 
-def proxy_replace_header_map_value(state: AbiState, map_type: int, key_ptr: int, key_len: int,
-                                   value_ptr: int, value_len: int) -> int:
+def proxy_replace_header_map_value(
+    state: AbiState, map_type: int, key_ptr: int, key_len: int, value_ptr: int, value_len: int
+) -> int:
     if map_type > _LAST_MAP:
         return BAD_ARGUMENT
     key, value = _key_value(state, key_ptr, key_len, value_ptr, value_len)

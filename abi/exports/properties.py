@@ -49,8 +49,9 @@ def _builtin(state: AbiState, name: str, arguments: bytes) -> tuple[Status, byte
     return None
 
 
-def proxy_call_foreign_function(state: AbiState, name_ptr: int, name_len: int, args_ptr: int, args_len: int,
-                                ptr_out: int, len_out: int) -> int:
+def proxy_call_foreign_function(
+    state: AbiState, name_ptr: int, name_len: int, args_ptr: int, args_len: int, ptr_out: int, len_out: int
+) -> int:
     name = state.memory.read(name_ptr, name_len).decode("utf-8", "replace")
     arguments = state.memory.read(args_ptr, args_len)
     answer = _builtin(state, name, arguments)

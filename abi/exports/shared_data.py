@@ -7,8 +7,7 @@ from abi.exports.base import env
 from abi.types import Status
 
 
-def proxy_get_shared_data(state: AbiState, key_ptr: int, key_len: int, ptr_out: int, len_out: int,
-                          cas_out: int) -> int:
+def proxy_get_shared_data(state: AbiState, key_ptr: int, key_len: int, ptr_out: int, len_out: int, cas_out: int) -> int:
     key = state.memory.read(key_ptr, key_len)
     entry = state.shared.get(state.vm_id, key)
     if entry is None:
@@ -18,8 +17,7 @@ def proxy_get_shared_data(state: AbiState, key_ptr: int, key_len: int, ptr_out: 
     return Status.OK
 
 
-def proxy_set_shared_data(state: AbiState, key_ptr: int, key_len: int, value_ptr: int, value_len: int,
-                          cas: int) -> int:
+def proxy_set_shared_data(state: AbiState, key_ptr: int, key_len: int, value_ptr: int, value_len: int, cas: int) -> int:
     key = state.memory.read(key_ptr, key_len)
     value = state.memory.read(value_ptr, value_len)
     return state.shared.set(state.vm_id, key, value, cas)
@@ -35,8 +33,9 @@ def proxy_register_shared_queue(state: AbiState, name_ptr: int, name_len: int, t
     return Status.OK
 
 
-def proxy_resolve_shared_queue(state: AbiState, vm_ptr: int, vm_len: int, name_ptr: int, name_len: int,
-                               token_out: int) -> int:
+def proxy_resolve_shared_queue(
+    state: AbiState, vm_ptr: int, vm_len: int, name_ptr: int, name_len: int, token_out: int
+) -> int:
     vm_id = state.memory.read(vm_ptr, vm_len).decode("utf-8", "replace") or state.vm_id
     name = state.memory.read(name_ptr, name_len)
     token = state.shared.resolve_queue(vm_id, name)

@@ -50,20 +50,32 @@ def proxy_continue_response(state: AbiState) -> int:
     return _continue(state, StreamType.HTTP_RESPONSE)
 
 
-def proxy_send_local_response(state: AbiState, status: int, details_ptr: int, details_len: int,
-                              body_ptr: int, body_len: int, headers_ptr: int, headers_len: int,
-                              grpc_status: int) -> int:
+def proxy_send_local_response(
+    state: AbiState,
+    status: int,
+    details_ptr: int,
+    details_len: int,
+    body_ptr: int,
+    body_len: int,
+    headers_ptr: int,
+    headers_len: int,
+    grpc_status: int,
+) -> int:
     memory = state.memory
     details = memory.read(details_ptr, details_len).decode("utf-8", "replace")
     body = memory.read(body_ptr, body_len)
     limits = state.limits
-    headers = decode_pairs(memory.peek(headers_ptr, headers_len), limits.max_pairs_bytes,
-                           limits.max_pairs_count)
+    headers = decode_pairs(memory.peek(headers_ptr, headers_len), limits.max_pairs_bytes, limits.max_pairs_count)
     stream = state.stream()
     if stream is None:
         return OK  # Envoy silently ignores it outside an HTTP stream
-    reply = LocalReply(status, body, [(k.lower(), v) for k, v in headers], _WHITESPACE.sub("_", details),
-                       grpc_status if grpc_status <= GRPC_STATUS_MAX else None)
+    reply = LocalReply(
+        status,
+        body,
+        [(k.lower(), v) for k, v in headers],
+        _WHITESPACE.sub("_", details),
+        grpc_status if grpc_status <= GRPC_STATUS_MAX else None,
+    )
     stream.local_reply += 1
     if stream.reply_pending:
         return OK  # a second reply in the same callback: the first one stands

@@ -190,5 +190,6 @@ def _table() -> list[tuple[str, str, object, str]]:
     ]
 
 
-FUNCTIONS: list[HostFunction] = [fn for name, params, impl, results in _table()
-                                 for fn in wasi(name, params, impl, results)]  # type: ignore[arg-type]
+FUNCTIONS: list[HostFunction] = [
+    fn for name, params, impl, results in _table() for fn in wasi(name, params, impl, results)
+]  # type: ignore[arg-type]

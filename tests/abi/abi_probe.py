@@ -98,10 +98,24 @@ class Probe:
         return [name for name, _, _ in self.events()]
 
 
-_CALLBACK_NAMES = ["context_create", "vm_start", "configure", "tick", "queue_ready", "foreign_function", "done",
-                   "log", "delete", "request_headers", "request_body", "request_trailers", "response_headers",
-                   "response_body", "response_trailers", "http_call_response"]
-
+_CALLBACK_NAMES = [
+    "context_create",
+    "vm_start",
+    "configure",
+    "tick",
+    "queue_ready",
+    "foreign_function",
+    "done",
+    "log",
+    "delete",
+    "request_headers",
+    "request_body",
+    "request_trailers",
+    "response_headers",
+    "response_body",
+    "response_trailers",
+    "http_call_response",
+]
 
 
 GET = {":method": "GET", ":path": "/p?q=1", ":authority": "example.com", ":scheme": "http"}

@@ -70,22 +70,28 @@ def assert_next_stream_works(h: Harness, fixture: str) -> None:
 def assert_failed_closed(s: Stream) -> None:
     assert s.local_reply is not None
     assert (s.local_reply.status, s.local_reply.details, s.local_reply.grpc_status) == (
-        503, FAIL_DETAILS, GRPC_UNAVAILABLE)
+        503,
+        FAIL_DETAILS,
+        GRPC_UNAVAILABLE,
+    )
     assert s.status == 503
 
 
 # -- load-time failures are configuration errors -----------------------------------------------------
 
 
-@pytest.mark.parametrize(("fixture", "cause"), [
-    ("memory_too_large", r"memory minimum size of 20000 pages exceeds memory limits"),
-    ("configure_false", r"proxy_on_configure returned false"),
-    ("unknown_import", r"unknown import env\.proxy_does_not_exist"),
-    ("trap_on_vm_start", r"trap.*unreachable"),
-    ("trap_in_start", r"trap.*unreachable"),
-    ("trap_in_initialize", r"trap.*unreachable"),
-    ("no_abi_marker", r"missing or unknown proxy-wasm ABI version"),
-])
+@pytest.mark.parametrize(
+    ("fixture", "cause"),
+    [
+        ("memory_too_large", r"memory minimum size of 20000 pages exceeds memory limits"),
+        ("configure_false", r"proxy_on_configure returned false"),
+        ("unknown_import", r"unknown import env\.proxy_does_not_exist"),
+        ("trap_on_vm_start", r"trap.*unreachable"),
+        ("trap_in_start", r"trap.*unreachable"),
+        ("trap_in_initialize", r"trap.*unreachable"),
+        ("no_abi_marker", r"missing or unknown proxy-wasm ABI version"),
+    ],
+)
 def test_load_failure_is_a_configuration_error(fixture: str, cause: str) -> None:
     with pytest.raises(PluginLoadError, match=f"'{fixture}'.*{cause}"):
         load(fixture)
@@ -189,12 +195,15 @@ def test_huge_header_writes_are_refused(attack: str) -> None:
 # -- a trap in each callback -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("letter", "phase"), [
-    ("h", "proxy_on_request_headers"),
-    ("a", "proxy_on_request_headers"),  # inside the allocator, during proxy_get_header_map_pairs
-    ("b", "proxy_on_request_body"),
-    ("t", "proxy_on_request_trailers"),
-])
+@pytest.mark.parametrize(
+    ("letter", "phase"),
+    [
+        ("h", "proxy_on_request_headers"),
+        ("a", "proxy_on_request_headers"),  # inside the allocator, during proxy_get_header_map_pairs
+        ("b", "proxy_on_request_body"),
+        ("t", "proxy_on_request_trailers"),
+    ],
+)
 def test_trap_in_request_path_fails_the_stream_with_503(letter: str, phase: str) -> None:
     h = load("trap_in_callback")
     s = triggered(h, letter)
@@ -208,11 +217,14 @@ def test_trap_in_request_path_fails_the_stream_with_503(letter: str, phase: str)
     assert_next_stream_works(h, "trap_in_callback")
 
 
-@pytest.mark.parametrize(("letter", "message"), [
-    ("h", "unreachable"),
-    ("a", "unreachable"),  # a guest trap inside a host call is still the guest's trap
-    ("s", "call stack exhausted"),
-])
+@pytest.mark.parametrize(
+    ("letter", "message"),
+    [
+        ("h", "unreachable"),
+        ("a", "unreachable"),  # a guest trap inside a host call is still the guest's trap
+        ("s", "call stack exhausted"),
+    ],
+)
 def test_guest_trap_is_reported_as_a_trap(letter: str, message: str) -> None:
     h = load("trap_in_callback")
     s = triggered(h, letter)
@@ -223,11 +235,14 @@ def test_guest_trap_is_reported_as_a_trap(letter: str, message: str) -> None:
     assert_next_stream_works(h, "trap_in_callback")
 
 
-@pytest.mark.parametrize(("letter", "phase"), [
-    ("H", "proxy_on_response_headers"),
-    ("B", "proxy_on_response_body"),
-    ("T", "proxy_on_response_trailers"),
-])
+@pytest.mark.parametrize(
+    ("letter", "phase"),
+    [
+        ("H", "proxy_on_response_headers"),
+        ("B", "proxy_on_response_body"),
+        ("T", "proxy_on_response_trailers"),
+    ],
+)
 def test_trap_in_response_path_fails_the_stream(letter: str, phase: str) -> None:
     h = load("trap_in_callback")
     s = triggered(h, letter)
@@ -239,9 +254,14 @@ def test_trap_in_response_path_fails_the_stream(letter: str, phase: str) -> None
     assert_next_stream_works(h, "trap_in_callback")
 
 
-@pytest.mark.parametrize(("letter", "phase"), [
-    ("l", "proxy_on_log"), ("d", "proxy_on_done"), ("x", "proxy_on_delete"),
-])
+@pytest.mark.parametrize(
+    ("letter", "phase"),
+    [
+        ("l", "proxy_on_log"),
+        ("d", "proxy_on_done"),
+        ("x", "proxy_on_delete"),
+    ],
+)
 def test_trap_after_the_stream_ended_rebuilds_the_vm(letter: str, phase: str) -> None:
     h = load("trap_in_callback")
     s = triggered(h, letter)

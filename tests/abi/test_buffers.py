@@ -139,13 +139,12 @@ def test_buffer_limit_gives_413_for_requests_and_500_for_responses(make_probe) -
     assert s2.local_replies[-1].status == 500
 
 
-
 def test_trailers_can_be_created_at_the_end_of_a_body() -> None:
     import wasmtime
 
     from abi.testing import Harness
 
-    module = wasmtime.wat2wasm('''(module
+    module = wasmtime.wat2wasm("""(module
       (import "env" "proxy_add_header_map_value" (func $add (param i32 i32 i32 i32 i32) (result i32)))
       (memory (export "memory") 1)
       (data (i32.const 16) "x-checksum")
@@ -155,7 +154,7 @@ def test_trailers_can_be_created_at_the_end_of_a_body() -> None:
       (func (export "proxy_on_request_body") (param i32 i32 i32) (result i32)
         (global.set $status (call $add (i32.const 1) (i32.const 16) (i32.const 10) (i32.const 16) (i32.const 2)))
         (i32.const 0))
-      (func (export "status") (result i32) (global.get $status)))''')
+      (func (export "status") (result i32) (global.get $status)))""")
     h = Harness(module)
     s = h.stream()
     s.send_request_headers({":path": "/"})

@@ -10,12 +10,31 @@ from abi.types import BufferType, MapType, Status
 CALL_HEADERS = [(b":method", b"GET"), (b":path", b"/check"), (b":authority", b"auth")]
 
 
-def http_call(probe: Probe, headers=CALL_HEADERS, body: bytes = b"", cluster: bytes = b"auth",
-              timeout_ms: int = 1000, ctx=None, token_out: int | None = None) -> tuple[int, int]:
+def http_call(
+    probe: Probe,
+    headers=CALL_HEADERS,
+    body: bytes = b"",
+    cluster: bytes = b"auth",
+    timeout_ms: int = 1000,
+    ctx=None,
+    token_out: int | None = None,
+) -> tuple[int, int]:
     pairs = encode_pairs(headers)
     token = token_out if token_out is not None else probe.out(4)
-    status = probe.call("proxy_http_call", probe.put(cluster), len(cluster), probe.put(pairs), len(pairs),
-                        probe.put(body), len(body), 0, 0, timeout_ms, token, ctx=ctx)
+    status = probe.call(
+        "proxy_http_call",
+        probe.put(cluster),
+        len(cluster),
+        probe.put(pairs),
+        len(pairs),
+        probe.put(body),
+        len(body),
+        0,
+        0,
+        timeout_ms,
+        token,
+        ctx=ctx,
+    )
     return status, probe.u32(token) if token_out is None else 0
 
 
@@ -53,8 +72,10 @@ def test_response_goes_to_the_root_with_maps_and_body_only_then(probe: Probe) ->
     assert (name, context_id, arg) == ("http_call_response", probe.h.plugin.root.id, token)
     # outside the callback the response is gone again
     out = probe.out()
-    assert probe.call("proxy_get_buffer_bytes", BufferType.HTTP_CALL_RESPONSE_BODY, 0, 10, out, out + 4) \
+    assert (
+        probe.call("proxy_get_buffer_bytes", BufferType.HTTP_CALL_RESPONSE_BODY, 0, 10, out, out + 4)
         == Status.NOT_FOUND
+    )
     assert probe.call("proxy_get_header_map_pairs", MapType.HTTP_CALL_RESPONSE_HEADERS, out, out + 4) == Status.OK
     assert probe.out_buf(out) is None
 
@@ -75,8 +96,7 @@ def test_response_data_during_the_callback(probe: Probe) -> None:
         seen["body"] = probe.out_buf(out)
         key = probe.put(b"x")
         vm.callout = response
-        seen["write"] = probe.call("proxy_add_header_map_value", MapType.HTTP_CALL_RESPONSE_HEADERS, key, 1,
-                                   key, 1)
+        seen["write"] = probe.call("proxy_add_header_map_value", MapType.HTTP_CALL_RESPONSE_HEADERS, key, 1, key, 1)
         original(root, token, response)
 
     vm._deliver = deliver  # type: ignore[method-assign]
@@ -122,7 +142,7 @@ def test_assemblyscript_grpc_declarations_link_with_their_own_shape() -> None:
 
     from abi.testing import Harness
 
-    module = wasmtime.wat2wasm('''(module
+    module = wasmtime.wat2wasm("""(module
       (import "env" "proxy_grpc_call" (func $call (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
       (import "env" "proxy_grpc_stream" (func $stream (param i32 i32 i32 i32 i32 i32 i32) (result i32)))
       (import "env" "proxy_log" (func $log (param i32 i32 i32) (result i32)))
@@ -134,7 +154,7 @@ def test_assemblyscript_grpc_declarations_link_with_their_own_shape() -> None:
                     (i32.const 0) (i32.const 0) (i32.const 100) (i32.const 64)))
       (func (export "grpc_stream") (result i32)
         (call $stream (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)
-                      (i32.const 64))))''')
+                      (i32.const 64))))""")
     h = Harness(module)
     vm = h.plugin.vm
     assert vm is not None

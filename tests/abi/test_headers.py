@@ -169,5 +169,4 @@ def test_log_phase_maps_are_read_only_and_absent_ones_not_found(probe: Probe) ->
 
     vm.callbacks["proxy_on_log"] = Spy()  # type: ignore[assignment]
     s.complete()
-    assert seen == {"path": Status.OK, "value": b"/p?q=1", "add": Status.BAD_ARGUMENT,
-                    "response": Status.NOT_FOUND}
+    assert seen == {"path": Status.OK, "value": b"/p?q=1", "add": Status.BAD_ARGUMENT, "response": Status.NOT_FOUND}

@@ -27,10 +27,18 @@ def test_envoy_callback_order(probe: Probe) -> None:
     s.send_response_body(b"xy", end_of_stream=True)
     s.complete()
     assert probe.events() == [
-        ("context_create", root, 0), ("vm_start", root, 0), ("configure", root, 0),
-        ("context_create", ctx, root), ("request_headers", ctx, len(GET)), ("request_body", ctx, 3),
-        ("request_trailers", ctx, 1), ("response_headers", ctx, 1), ("response_body", ctx, 2),
-        ("log", ctx, 0), ("done", ctx, 0), ("delete", ctx, 0),
+        ("context_create", root, 0),
+        ("vm_start", root, 0),
+        ("configure", root, 0),
+        ("context_create", ctx, root),
+        ("request_headers", ctx, len(GET)),
+        ("request_body", ctx, 3),
+        ("request_trailers", ctx, 1),
+        ("response_headers", ctx, 1),
+        ("response_body", ctx, 2),
+        ("log", ctx, 0),
+        ("done", ctx, 0),
+        ("delete", ctx, 0),
     ]
     s.complete()  # idempotent: nothing is called twice
     assert probe.event_names().count("delete") == 1
@@ -137,9 +145,11 @@ def test_validate_plugin_runs_a_canary_and_names_the_cause() -> None:
     assert "proxy_on_request_headers" in module.exports
     with pytest.raises(PluginLoadError, match=r"'truncated': invalid wasm"):
         validate_plugin(wat("probe")[:-1], PluginConfig("truncated"))
-    trapping = wasmtime.wat2wasm('(module (memory (export "memory") 1) (func (export "proxy_abi_version_0_2_1"))'
-                                 ' (func (export "malloc") (param i32) (result i32) i32.const 8)'
-                                 ' (func (export "_initialize") unreachable))')
+    trapping = wasmtime.wat2wasm(
+        '(module (memory (export "memory") 1) (func (export "proxy_abi_version_0_2_1"))'
+        ' (func (export "malloc") (param i32) (result i32) i32.const 8)'
+        ' (func (export "_initialize") unreachable))'
+    )
     with pytest.raises(PluginLoadError, match=r"'broken': VM start failed \(trap\): .*unreachable"):
         validate_plugin(trapping, PluginConfig("broken"))
 

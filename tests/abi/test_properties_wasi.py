@@ -35,8 +35,16 @@ def test_plugin_properties_everywhere(make_probe) -> None:
 
 def test_stream_attributes_and_encodings(probe: Probe) -> None:
     when = datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
-    s = stream(probe, **{"request.time": when, "request.duration": timedelta(milliseconds=1500),
-                         "connection.id": 7, "response.flags": 5, "connection.mtls": True})
+    s = stream(
+        probe,
+        **{
+            "request.time": when,
+            "request.duration": timedelta(milliseconds=1500),
+            "connection.id": 7,
+            "response.flags": 5,
+            "connection.mtls": True,
+        },
+    )
     assert prop(probe, b"request\0path", s) == (Status.OK, b"/p?q=1")
     assert prop(probe, b"request\0url_path", s) == (Status.OK, b"/p")
     assert prop(probe, b"request\0query", s) == (Status.OK, b"q=1")
@@ -59,8 +67,14 @@ def test_stream_attributes_and_encodings(probe: Probe) -> None:
 
 
 def test_lists_maps_and_unsupported_values(make_probe) -> None:
-    probe = make_probe(properties={"xds.node": {"id": "n1", "metadata": {"k": "v"}},
-                                   "upstream.locality": ["a", "b"], "odd": object(), "cluster_name": "c1"})
+    probe = make_probe(
+        properties={
+            "xds.node": {"id": "n1", "metadata": {"k": "v"}},
+            "upstream.locality": ["a", "b"],
+            "odd": object(),
+            "cluster_name": "c1",
+        }
+    )
     assert prop(probe, b"xds\0node\0id") == (Status.OK, b"n1")
     assert prop(probe, b"xds\0node\0metadata\0k") == (Status.OK, b"v")
     assert prop(probe, b"cluster_name") == (Status.OK, b"c1")
@@ -79,8 +93,16 @@ def test_set_property_is_filter_state(probe: Probe) -> None:
 
 def foreign(probe: Probe, name: bytes, args: bytes, ctx=None, want_result: bool = True) -> tuple[int, bytes | None]:
     out = probe.out() if want_result else 0
-    status = probe.call("proxy_call_foreign_function", probe.put(name), len(name), probe.put(args), len(args), out,
-                        out + 4 if out else 0, ctx=ctx)
+    status = probe.call(
+        "proxy_call_foreign_function",
+        probe.put(name),
+        len(name),
+        probe.put(args),
+        len(args),
+        out,
+        out + 4 if out else 0,
+        ctx=ctx,
+    )
     return status, probe.out_buf(out) if out and status == Status.OK else None
 
 
@@ -154,12 +176,13 @@ def test_foreign_function_callback_gets_its_arguments_as_buffer_8(probe: Probe) 
 
     root = probe.h.plugin.root
     out = probe.out()
-    assert probe.call("proxy_get_buffer_bytes", BufferType.FOREIGN_FUNCTION_ARGUMENTS, 0, 10, out, out + 4) \
-        == Status.NOT_FOUND  # nothing was ever passed
+    assert (
+        probe.call("proxy_get_buffer_bytes", BufferType.FOREIGN_FUNCTION_ARGUMENTS, 0, 10, out, out + 4)
+        == Status.NOT_FOUND
+    )  # nothing was ever passed
     probe.vm.call_foreign(root, 7, b"payload")
     assert probe.events()[-1] == ("foreign_function", root.id, 7)
-    status = probe.call("proxy_get_buffer_bytes", BufferType.FOREIGN_FUNCTION_ARGUMENTS, 0, 0xFFFFFFFF, out,
-                        out + 4)
+    status = probe.call("proxy_get_buffer_bytes", BufferType.FOREIGN_FUNCTION_ARGUMENTS, 0, 0xFFFFFFFF, out, out + 4)
     assert status == Status.OK and probe.out_buf(out) == b"payload"
 
 

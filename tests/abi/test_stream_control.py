@@ -8,11 +8,28 @@ from abi.memory import encode_pairs
 from abi.types import FilterDataStatus, FilterHeadersStatus, Status, StreamType
 
 
-def local_response(probe: Probe, s, status: int = 403, details: bytes = b"denied by plugin", body: bytes = b"no",
-                   headers: list[tuple[bytes, bytes]] | None = None, grpc: int = 0xFFFFFFFF) -> int:
+def local_response(
+    probe: Probe,
+    s,
+    status: int = 403,
+    details: bytes = b"denied by plugin",
+    body: bytes = b"no",
+    headers: list[tuple[bytes, bytes]] | None = None,
+    grpc: int = 0xFFFFFFFF,
+) -> int:
     pairs = encode_pairs(headers or [(b"X-Reason", b"test")])
-    return probe.call("proxy_send_local_response", status, probe.put(details), len(details), probe.put(body),
-                      len(body), probe.put(pairs), len(pairs), grpc, ctx=s)
+    return probe.call(
+        "proxy_send_local_response",
+        status,
+        probe.put(details),
+        len(details),
+        probe.put(body),
+        len(body),
+        probe.put(pairs),
+        len(pairs),
+        grpc,
+        ctx=s,
+    )
 
 
 def test_local_response_is_deferred_then_runs_the_response_path(probe: Probe) -> None:
@@ -44,7 +61,7 @@ def test_local_response_forces_stop_results() -> None:
 
     from abi.testing import Harness
 
-    module = wasmtime.wat2wasm('''(module
+    module = wasmtime.wat2wasm("""(module
       (import "env" "proxy_send_local_response" (func $reply (param i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
       (memory (export "memory") 1)
       (func (export "proxy_abi_version_0_2_1"))
@@ -56,7 +73,7 @@ def test_local_response_forces_stop_results() -> None:
       (func (export "proxy_on_request_body") (param i32 i32 i32) (result i32)
         (drop (call $reply (i32.const 400) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)
                            (i32.const 0) (i32.const 0) (i32.const -1)))
-        (i32.const 0)))''')
+        (i32.const 0)))""")
     h = Harness(module)
     s = h.stream()
     assert s.send_request_headers(GET) == FilterHeadersStatus.STOP_ALL_ITERATION_AND_WATERMARK
@@ -95,10 +112,14 @@ def test_stop_iteration_is_rewritten_unless_allowed(make_probe) -> None:
 
 
 def test_header_result_mapping(probe: Probe) -> None:
-    expected = {0: FilterHeadersStatus.CONTINUE, 1: FilterHeadersStatus.STOP_ALL_ITERATION_AND_WATERMARK,
-                2: FilterHeadersStatus.CONTINUE, 3: FilterHeadersStatus.STOP_ALL_ITERATION_AND_BUFFER,
-                4: FilterHeadersStatus.STOP_ALL_ITERATION_AND_WATERMARK,
-                99: FilterHeadersStatus.STOP_ALL_ITERATION_AND_WATERMARK}
+    expected = {
+        0: FilterHeadersStatus.CONTINUE,
+        1: FilterHeadersStatus.STOP_ALL_ITERATION_AND_WATERMARK,
+        2: FilterHeadersStatus.CONTINUE,
+        3: FilterHeadersStatus.STOP_ALL_ITERATION_AND_BUFFER,
+        4: FilterHeadersStatus.STOP_ALL_ITERATION_AND_WATERMARK,
+        99: FilterHeadersStatus.STOP_ALL_ITERATION_AND_WATERMARK,
+    }
     for raw, status in expected.items():
         probe.export("set_action", raw)
         assert probe.h.stream().send_request_headers(GET) == status, raw

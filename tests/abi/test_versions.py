@@ -50,15 +50,18 @@ def test_wasi_command_start_and_proc_exit_returns() -> None:
 
 
 def test_missing_marker_and_allocator_are_load_errors() -> None:
-    no_marker = wasmtime.wat2wasm('(module (memory (export "memory") 1)'
-                                  ' (func (export "malloc") (param i32) (result i32) i32.const 0))')
+    no_marker = wasmtime.wat2wasm(
+        '(module (memory (export "memory") 1) (func (export "malloc") (param i32) (result i32) i32.const 0))'
+    )
     with pytest.raises(PluginLoadError, match="missing or unknown proxy-wasm ABI version"):
         Harness(no_marker, name="nomark")
     no_alloc = wasmtime.wat2wasm('(module (memory (export "memory") 1) (func (export "proxy_abi_version_0_2_1")))')
     with pytest.raises(PluginLoadError, match=r"'noalloc'.*no allocator"):
         Harness(no_alloc, name="noalloc")
-    vnext = wasmtime.wat2wasm('(module (memory (export "memory") 1) (func (export "proxy_abi_version_0_x_x"))'
-                              ' (func (export "malloc") (param i32) (result i32) i32.const 0))')
+    vnext = wasmtime.wat2wasm(
+        '(module (memory (export "memory") 1) (func (export "proxy_abi_version_0_x_x"))'
+        ' (func (export "malloc") (param i32) (result i32) i32.const 0))'
+    )
     with pytest.raises(PluginLoadError, match="ABI version"):
         Harness(vnext)
 
@@ -66,13 +69,17 @@ def test_missing_marker_and_allocator_are_load_errors() -> None:
 def test_bad_wasm_and_unknown_or_mistyped_imports_name_the_cause() -> None:
     with pytest.raises(PluginLoadError, match="'junk': invalid wasm module"):
         Harness(b"\0asm\x01\0\0\0garbage", name="junk")
-    mistyped = wasmtime.wat2wasm('(module (import "env" "proxy_log" (func (param i32) (result i32)))'
-                                 ' (memory (export "memory") 1) (func (export "proxy_abi_version_0_2_1"))'
-                                 ' (func (export "malloc") (param i32) (result i32) i32.const 0))')
+    mistyped = wasmtime.wat2wasm(
+        '(module (import "env" "proxy_log" (func (param i32) (result i32)))'
+        ' (memory (export "memory") 1) (func (export "proxy_abi_version_0_2_1"))'
+        ' (func (export "malloc") (param i32) (result i32) i32.const 0))'
+    )
     with pytest.raises(PluginLoadError, match=r"import env.proxy_log has type \(i32\) -> \(i32\)"):
         Harness(mistyped)
-    unknown = wasmtime.wat2wasm('(module (import "env" "proxy_nope" (func)) (memory (export "memory") 1)'
-                                ' (func (export "proxy_abi_version_0_2_1")))')
+    unknown = wasmtime.wat2wasm(
+        '(module (import "env" "proxy_nope" (func)) (memory (export "memory") 1)'
+        ' (func (export "proxy_abi_version_0_2_1")))'
+    )
     with pytest.raises(PluginLoadError, match=r"unknown import env\.proxy_nope"):
         Harness(unknown)
 
@@ -82,6 +89,7 @@ def test_wasi_unstable_names_are_linked() -> None:
         '(module (import "wasi_unstable" "proc_exit" (func (param i32)))'
         ' (import "wasi_unstable" "fd_write" (func (param i32 i32 i32 i32) (result i32)))'
         ' (memory (export "memory") 1) (func (export "proxy_abi_version_0_2_0"))'
-        ' (func (export "malloc") (param i32) (result i32) i32.const 64))')
+        ' (func (export "malloc") (param i32) (result i32) i32.const 64))'
+    )
     h = Harness(module)
     assert h.stream().send_request_headers(GET) == FilterHeadersStatus.CONTINUE

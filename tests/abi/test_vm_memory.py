@@ -14,14 +14,14 @@ from abi.errors import MemoryAccessError, TrapKind, VmTrap
 from abi.memory import decode_pairs, encode_pairs
 from abi.vm import HostFunction, WasmEngine
 
-MODULE = wasmtime.wat2wasm('''(module
+MODULE = wasmtime.wat2wasm("""(module
   (import "env" "host" (func $host (param i32 i32) (result i32)))
   (import "env" "wide" (func $wide (param i32 i64)))
   (memory (export "memory") 1)
   (func (export "call_host") (param i32 i32) (result i32) (call $host (local.get 0) (local.get 1)))
   (func (export "call_wide") (param i32) (result i32) (call $wide (local.get 0) (i64.const -2)) (i32.const 0))
   (func (export "spin") (result i32) (loop $l (br $l)) (i32.const 0))
-  (func (export "wrong_type") (param i64) (result i32) (i32.const 0)))''')
+  (func (export "wrong_type") (param i64) (result i32) (i32.const 0)))""")
 
 
 class Env:
@@ -40,9 +40,11 @@ def make_engine(tmp_path: Path | None, raise_in_host: BaseException | None = Non
     def wide(env: Env, a: int, b: int) -> None:
         env.seen.append((a, b))
 
-    return WasmEngine([HostFunction("env", "host", "ii", "i", host, fault=6),
-                       HostFunction("env", "wide", "iI", "", wide)],
-                      ModuleCache(tmp_path) if tmp_path else None, epoch_tick_ms=2)
+    return WasmEngine(
+        [HostFunction("env", "host", "ii", "i", host, fault=6), HostFunction("env", "wide", "iI", "", wide)],
+        ModuleCache(tmp_path) if tmp_path else None,
+        epoch_tick_ms=2,
+    )
 
 
 def instance(engine: WasmEngine, deadline_ms: int = 20):

@@ -9,9 +9,11 @@ A host function reaches its VM through a thread-local "current VM" set on every 
 one linker (and one set of callbacks) serves every VM of the engine. A Python exception in a host function
 is recorded on that VM and turned into a guest trap; the call then raises `VmTrap` with the cause.
 
-CPU deadlines use epoch interruption: a daemon thread ticks the engine every `epoch_tick_ms`, and each
-outermost guest call re-arms the store's deadline. Guest code releases the GIL, so the ticker runs while
-the guest spins. Memory is capped per store with `Store.set_limits`.
+CPU deadlines use epoch interruption (see `_Ticker`): a daemon thread ticks the engine every `epoch_tick_ms`
+while guest calls happen and parks when none do; reaching a store's epoch deadline runs a callback that
+charges the call only for the CPU time of its thread, so time the host blocks (or the OS preempts the
+thread) never counts. Guest code releases the GIL, so the ticker runs while the guest spins. Memory is
+capped per store with `Store.set_limits`.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import ctypes
 import hashlib
 import logging
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -52,6 +55,13 @@ def _c_function(name: str, restype: Any, *argtypes: Any) -> Any:
 _call_unchecked = _c_function("wasmtime_func_call_unchecked", _VP)
 _call_unchecked.argtypes = None
 _set_deadline = _c_function("wasmtime_context_set_epoch_deadline", None, _VP, ctypes.c_uint64)
+_increment_epoch = _c_function("wasmtime_engine_increment_epoch", None, _VP)
+_error_new = _c_function("wasmtime_error_new", _VP, ctypes.c_char_p)
+_set_deadline_callback = _c_function("wasmtime_store_epoch_deadline_callback", None, _VP, _VP, _VP, _VP)
+# (context, env, *deadline delta out, *update kind out) -> error pointer or 0
+_DEADLINE_CALLBACK = ctypes.CFUNCTYPE(
+    ctypes.c_size_t, _VP, _VP, ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(ctypes.c_uint8)
+)
 _trap_new = _c_function("wasmtime_trap_new", _VP, ctypes.c_char_p, ctypes.c_size_t)
 _define_unchecked = _c_function(
     "wasmtime_linker_define_func_unchecked",
@@ -161,6 +171,18 @@ def _make_generic_callback(fn: HostFunction) -> Any:
     return _CALLBACK(callback)
 
 
+def _on_deadline(context: int | None, env: int | None, delta: Any, kind: Any) -> int:
+    try:
+        vm: Vm = _current.vm
+        return vm.deadline_reached(delta)
+    except BaseException as exc:  # never let a ctypes callback swallow an error: fail the call
+        return int(_error_new(f"epoch deadline check failed: {exc!r}".encode()) or 0)
+
+
+_ON_DEADLINE = _DEADLINE_CALLBACK(_on_deadline)
+_ON_DEADLINE_ADDRESS = ctypes.cast(_ON_DEADLINE, _VP).value
+
+
 def _engine_config() -> tuple[wasmtime.Config, str]:
     config = wasmtime.Config()
     config.epoch_interruption = True
@@ -193,11 +215,7 @@ class WasmEngine:
         self._lock = threading.Lock()
         self.linker = self._build_linker(())
         self._linkers: dict[frozenset[HostFunction], wasmtime.Linker] = {frozenset(): self.linker}
-        self._ticker: threading.Thread | None = None
-        # Ticks seen so far, mirrored for Python: a VM re-arms its deadline only when a tick has passed
-        # since it last did (re-arming is an FFI call; within one tick the armed deadline still holds).
-        self.ticks = [0]
-        self._stop = threading.Event()
+        self.ticker = _Ticker(self.engine, epoch_tick_ms)
 
     def _build_linker(self, variants: Iterable[HostFunction]) -> wasmtime.Linker:
         linker = wasmtime.Linker(self.engine)
@@ -258,31 +276,89 @@ class WasmEngine:
         return CompiledModule(self, module, hashlib.sha256(code).hexdigest(), cached, linker)
 
     def start_ticker(self) -> None:
-        with self._lock:
-            if self._ticker is None:
-                # The thread holds the engine only weakly, so an engine nobody uses stops its ticker.
-                self._ticker = threading.Thread(
-                    target=_tick,
-                    args=(weakref.ref(self.engine), self._stop, self.epoch_tick_ms / 1000, self.ticks),
-                    name="wasm-epoch",
-                    daemon=True,
-                )
-                self._ticker.start()
+        self.ticker.start()
 
     def close(self) -> None:
-        self._stop.set()
-        if self._ticker is not None:
-            self._ticker.join()
+        self.ticker.stop()
 
 
-def _tick(engine_ref: weakref.ref[wasmtime.Engine], stop: threading.Event, period: float, ticks: list[int]) -> None:
-    while not stop.wait(period):
-        engine = engine_ref()
-        if engine is None:
-            return
-        engine.increment_epoch()
-        ticks[0] += 1
-        del engine
+class _Ticker:
+    """The engine's epoch ticker: one tick every `period_ms`, only while guest calls happen.
+
+    A VM re-arms its store's deadline at its first outermost call after a tick (`generation` changed) and
+    flags the ticker `active`. A tick that finds no arming since the previous one and no VM inside a call
+    parks the thread (no wake-ups while idle); the next arming unparks it. Both sides publish first and
+    check second (the VM its depth/`active` before reading `parked`, the ticker `parked` before reading
+    them), so a call is never left running without ticks.
+    """
+
+    def __init__(self, engine: wasmtime.Engine, period_ms: int) -> None:
+        self.period_ms = period_ms
+        self.generation = 0
+        self.active = False
+        self.parked = False
+        self._engine = weakref.ref(engine)  # an engine nobody uses stops its ticker
+        self._vms: weakref.WeakSet[Vm] = weakref.WeakSet()
+        self._mutex = threading.Lock()
+        self._wake = threading.Lock()  # held while no wake-up is pending
+        self._wake.acquire()
+        self._thread: threading.Thread | None = None
+        self._stopped = False
+        weakref.finalize(engine, self._release)  # a parked thread must not outlive its engine
+
+    def _release(self) -> None:
+        self._stopped = True
+        self.unpark()
+
+    def start(self) -> None:
+        with self._mutex:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="wasm-epoch", daemon=True)
+                self._thread.start()
+
+    def register(self, vm: Vm) -> None:
+        with self._mutex:
+            self._vms.add(vm)
+
+    def unpark(self) -> None:
+        with self._mutex:
+            if self.parked:
+                self.parked = False
+                self._wake.release()
+
+    def stop(self) -> None:
+        self._release()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+
+    def _busy(self) -> bool:
+        with self._mutex:
+            return self.active or any(vm.depth for vm in self._vms)
+
+    def _run(self) -> None:
+        period = self.period_ms / 1000
+        while not self._stopped:
+            time.sleep(period)
+            engine = self._engine()
+            if engine is None:
+                return
+            _increment_epoch(_address(engine.ptr()))
+            del engine
+            self.generation += 1
+            if self.active:
+                self.active = False
+                continue
+            with self._mutex:
+                self.parked = True
+            if self._busy():
+                with self._mutex:
+                    if self.parked:
+                        self.parked = False
+                    else:
+                        self._wake.acquire()  # a VM unparked us meanwhile: consume that wake-up
+                continue
+            self._wake.acquire()
 
 
 def _first_line(text: str) -> str:
@@ -330,17 +406,21 @@ class Vm:
     def __init__(self, compiled: CompiledModule, env: Any, max_memory_bytes: int, deadline_ms: int) -> None:
         engine = compiled.engine
         engine.start_ticker()
+        self._ticker = engine.ticker
         self.env = env
         self.compiled = compiled
         self.failed: VmTrap | None = None
         self.memory: GuestMemory | None = None
         self.max_memory_bytes = max_memory_bytes
         self._tick_ms = engine.epoch_tick_ms
-        self._ticks = engine.ticks
-        self._armed_at = -1  # the tick count when the deadline was last armed
+        self._armed_at = -1  # the ticker generation when the deadline was last armed
+        self._armed_thread = 0
+        self._armed_cpu_ns = 0  # CPU time of that thread then
         self._deadline_ticks = 1
+        self._budget_ns = 0
+        self._deadline_hit = False
         self.set_deadline(deadline_ms)
-        self._depth = 0
+        self.depth = 0
         self._host_error: BaseException | None = None
         # One trap out-slot per nesting level: a nested call (the allocator inside a host function) must not
         # leave its trap pointer where the outer call's result is read (that would free it twice).
@@ -352,6 +432,8 @@ class Vm:
         self._ctx = _address(self.store._context())
         self._ctx_arg = ctypes.c_void_p(self._ctx)
         _set_deadline(self._ctx, self._deadline_ticks)
+        _set_deadline_callback(_address(self.store.ptr()), _ON_DEADLINE_ADDRESS, None, None)
+        self._ticker.register(self)
         self._exports: dict[str, Any] = {}
         previous: Vm | None = getattr(_current, "vm", None)
         _current.vm = self  # the start section's host calls find this VM
@@ -367,9 +449,33 @@ class Vm:
             self._bind_memory(mem._memory)
 
     def set_deadline(self, deadline_ms: int) -> None:
-        """Budget for each outermost guest call from now on, in whole ticks (+1 for the partial one)."""
+        """CPU budget for each outermost guest call from now on. It is counted from the arming, which may
+        precede the call by up to a tick, hence the extra tick; the epoch deadline only says when to check."""
         self._deadline_ticks = -(-deadline_ms // self._tick_ms) + 1
+        self._budget_ns = (deadline_ms + self._tick_ms) * 1_000_000
         self._armed_at = -1
+
+    def _arm(self) -> None:
+        ticker = self._ticker
+        self._armed_at = ticker.generation
+        self._armed_thread = threading.get_ident()
+        self._armed_cpu_ns = time.thread_time_ns()
+        _set_deadline(self._ctx, self._deadline_ticks)
+        ticker.active = True
+        if ticker.parked:
+            ticker.unpark()
+
+    def deadline_reached(self, delta: Any) -> int:
+        """The epoch deadline passed during a call: extend it by the CPU budget left, or fail the call."""
+        if self._armed_thread != threading.get_ident():  # armed on another thread: count from now
+            self._armed_thread = threading.get_ident()
+            self._armed_cpu_ns = time.thread_time_ns()
+        left = self._budget_ns - (time.thread_time_ns() - self._armed_cpu_ns)
+        if left <= 0:
+            self._deadline_hit = True
+            return int(_error_new(b"callback exceeded its CPU deadline") or 0)
+        delta[0] = max(1, -(-left // (self._tick_ms * 1_000_000)))
+        return 0
 
     def _bind_memory(self, struct: Any) -> None:
         ctypes.memmove(
@@ -406,21 +512,20 @@ class Vm:
         """Call a guest function (arguments already in `buf`); the ctypes arguments are prebuilt."""
         if self.failed is not None:
             raise self.failed
-        depth = self._depth
+        depth = self.depth
         if depth >= _MAX_NESTING:
             raise VmTrap(TrapKind.HOST, "guest calls nested too deeply")
         previous = getattr(_current, "vm", None)
         _current.vm = self
-        self._depth = depth + 1
-        if depth == 0 and self._ticks[0] != self._armed_at:
-            self._armed_at = self._ticks[0]
-            _set_deadline(self._ctx, self._deadline_ticks)
+        self.depth = depth + 1  # published before `_arm` reads `parked` (see _Ticker)
+        if depth == 0 and self._ticker.generation != self._armed_at:
+            self._arm()
         trap = self._traps[depth]
         trap.value = None
         try:
             error: int | None = _call_unchecked(self._ctx_arg, func_arg, buf_arg, count_arg, self._trap_args[depth])
         finally:
-            self._depth -= 1
+            self.depth -= 1
             _current.vm = previous
         if error or trap.value:
             self.failed = self._failure(error, trap.value)
@@ -453,11 +558,11 @@ class Vm:
     def _classify(self, code: Any, message: str, host_error: BaseException | None) -> VmTrap:
         if isinstance(host_error, VmTrap):
             return host_error  # the guest trapped in a nested call (e.g. its allocator): report that trap
+        if self._deadline_hit:
+            return VmTrap(TrapKind.DEADLINE, "callback exceeded its CPU deadline")
         message = _summarize(message)
         if host_error is not None and not isinstance(host_error, GuestTrap):
             return VmTrap(TrapKind.HOST, message)
-        if code == wasmtime.TrapCode.INTERRUPT:
-            return VmTrap(TrapKind.DEADLINE, "callback exceeded its CPU deadline")
         if self.memory is not None:
             # wasmtime does not say that a grow was refused; a trap with memory within an eighth of the
             # limit is taken as exhaustion (allocators abort right after a refused grow).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,9 @@ MODULE = wasmtime.wat2wasm("""(module
   (import "env" "wide" (func $wide (param i32 i64)))
   (memory (export "memory") 1)
   (func (export "call_host") (param i32 i32) (result i32) (call $host (local.get 0) (local.get 1)))
+  (func $entry)
+  (func (export "host_then_entry") (param i32 i32) (result i32)
+    (call $host (local.get 0) (local.get 1)) (call $entry))  ;; a function entry checks the epoch deadline
   (func (export "call_wide") (param i32) (result i32) (call $wide (local.get 0) (i64.const -2)) (i32.const 0))
   (func (export "spin") (result i32) (loop $l (br $l)) (i32.const 0))
   (func (export "wrong_type") (param i64) (result i32) (i32.const 0)))""")
@@ -30,11 +34,14 @@ class Env:
         self.vm = None
 
 
-def make_engine(tmp_path: Path | None, raise_in_host: BaseException | None = None) -> WasmEngine:
+def make_engine(
+    tmp_path: Path | None, raise_in_host: BaseException | None = None, host_sleep_s: float = 0.0
+) -> WasmEngine:
     def host(env: Env, a: int, b: int) -> int:
         env.seen.append((a, b))
         if raise_in_host is not None:
             raise raise_in_host
+        time.sleep(host_sleep_s)
         return len(env.vm.memory.read(a, b))
 
     def wide(env: Env, a: int, b: int) -> None:
@@ -74,6 +81,26 @@ def test_deadline_interrupts_and_the_vm_stays_dead() -> None:
     assert info.value.kind == TrapKind.DEADLINE
     with pytest.raises(VmTrap):
         vm.export("call_host", 2, 1)(0, 0)
+
+
+def test_time_blocked_in_the_host_is_not_charged_to_the_guest() -> None:
+    _, vm = instance(make_engine(None, host_sleep_s=0.05), deadline_ms=10)  # 5x the deadline, asleep
+    assert vm.export("host_then_entry", 2, 1)(0, 4) == 4
+
+
+def test_the_ticker_parks_when_idle_and_a_call_wakes_it() -> None:
+    engine = make_engine(None)
+    _, vm = instance(engine, deadline_ms=10)
+    call = vm.export("call_host", 2, 1)
+    assert call(0, 1) == 1
+    for _ in range(500):
+        if engine.ticker.parked:
+            break
+        time.sleep(0.01)
+    assert engine.ticker.parked
+    with pytest.raises(VmTrap) as info:  # the spinning call unparks it, so the deadline still fires
+        vm.export("spin", 0, 1)()
+    assert info.value.kind == TrapKind.DEADLINE
 
 
 def test_host_exception_becomes_a_contained_trap() -> None:

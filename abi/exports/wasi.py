@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import struct
+from collections.abc import Callable
+from typing import Any
 
 from abi.context import AbiState
 from abi.exports.base import wasi
@@ -140,7 +142,7 @@ def _success(state: AbiState, *args: int) -> int:
     return SUCCESS
 
 
-def _table() -> list[tuple[str, str, object, str]]:
+def _table() -> list[tuple[str, str, Callable[..., Any], str]]:
     return [
         ("fd_write", "iiii", fd_write, "i"),
         ("fd_pwrite", "iiiIi", fd_pwrite, "i"),
@@ -192,4 +194,4 @@ def _table() -> list[tuple[str, str, object, str]]:
 
 FUNCTIONS: list[HostFunction] = [
     fn for name, params, impl, results in _table() for fn in wasi(name, params, impl, results)
-]  # type: ignore[arg-type]
+]

@@ -123,7 +123,7 @@ def proc_exit(state: AbiState, code: int) -> None:
     state.log(LogLevel.ERROR, f"proc_exit({code}) called; ignored")
 
 
-def _answer(value: int, *zero_outs: int) -> object:
+def _answer(value: int, *zero_outs: int) -> Callable[..., int]:
     """A stub that returns `value`, first writing u32 zeros to the argument positions in `zero_outs`."""
 
     def stub(state: AbiState, *args: int) -> int:
@@ -143,7 +143,7 @@ def _success(state: AbiState, *args: int) -> int:
 
 
 def _table() -> list[tuple[str, str, Callable[..., Any], str]]:
-    return [
+    table: list[tuple[str, str, Callable[..., Any], str]] = [
         ("fd_write", "iiii", fd_write, "i"),
         ("fd_pwrite", "iiiIi", fd_pwrite, "i"),
         ("fd_read", "iiii", _answer(NOSYS), "i"),
@@ -190,6 +190,7 @@ def _table() -> list[tuple[str, str, Callable[..., Any], str]]:
         ("poll_oneoff", "iiii", poll_oneoff, "i"),
         ("proc_exit", "i", proc_exit, ""),
     ]
+    return table
 
 
 FUNCTIONS: list[HostFunction] = [

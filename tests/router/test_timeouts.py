@@ -86,3 +86,12 @@ def test_each_duration_has_its_own_queue() -> None:
     assert timeouts.arm(_loop(fake), 1.0, Owner(log, "b"), now) is one
     assert timeouts.arm(_loop(fake), 2.0, Owner(log, "c"), now) is not one
     assert [delay for delay, _ in fake.timers] == [1.0, 2.0]
+
+
+def test_an_entry_due_within_a_millisecond_fires_with_the_timer() -> None:
+    # Loop timers round to milliseconds and may fire just before the deadline: no sub-millisecond re-arm.
+    fake = FakeLoop()
+    log: list[str] = []
+    RouteTimeouts().arm(_loop(fake), 1.0, Owner(log, "a"), time.monotonic() - 1.0 + 0.0005)
+    fake.fire()
+    assert log == ["a"] and fake.timers == []

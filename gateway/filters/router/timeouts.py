@@ -15,6 +15,11 @@ import asyncio
 import time
 from typing import Protocol
 
+# Loop timers have millisecond resolution (uvloop rounds delays to whole milliseconds), so one may fire a little
+# before the deadline it was armed for: an entry due within this much counts as due, rather than re-arming a
+# sub-millisecond timer that would fire again at once.
+_SLACK = 0.001
+
 
 class Expirable(Protocol):
     def on_timeout(self) -> None: ...
@@ -45,9 +50,10 @@ class TimeoutQueue:
         self._timer = None
         deadlines = self._deadlines
         now = time.monotonic()
+        due = now + _SLACK
         expired = []
         for owner, deadline in deadlines.items():
-            if deadline > now:
+            if deadline > due:
                 break
             expired.append(owner)
         for owner in expired:

@@ -99,6 +99,8 @@ def test_invalid_requests_are_refused(client: ClientCodec) -> None:
         client.send_headers(sid, HeaderMap([(b":path", b"/")]), True)
     with pytest.raises(ValueError, match="invalid header"):
         client.send_headers(sid, request(b"GET", b"/", b"h", (b"x", b"a\r\nevil: 1")), True)
+    with pytest.raises(ValueError, match="invalid header"):
+        client.send_headers(sid, request(b"GET", b"/", b"h", (b"x: y", b"v")), True)
     with pytest.raises(ValueError, match="request line"):
         client.send_headers(sid, request(b"GET", b"/a b"), True)
     with pytest.raises(ValueError, match="CONNECT"):

@@ -24,14 +24,13 @@ from gateway.codec.http1.common import (
     ResponseParser,
     SkipBody,
     connection_tokens,
-    encode_fields,
     field_collector,
     invalid_value,
     length_to_send,
     over_limits,
     parse_content_length,
+    request_head,
     trailers_block,
-    valid_request_line,
 )
 from gateway.core.errors import CodecError, ResetReason, Source
 from gateway.core.events import (
@@ -178,8 +177,6 @@ class Http1ClientCodec:
             raise ValueError("request headers need :method and :path")
         if method == b"CONNECT":
             raise ValueError("CONNECT is not supported")
-        if not valid_request_line(method, path):
-            raise ValueError(f"invalid request line {method!r} {path!r}")
         host = authority if authority is not None else host
         if host is not None:
             fields.insert(0, (b"host", host))
@@ -202,7 +199,7 @@ class Http1ClientCodec:
             mode = _CHUNKED
         if b"close" in tokens:
             fields.append(_CONNECTION_CLOSE)
-        self._out.append(b"%s %s HTTP/1.1\r\n%s\r\n" % (method, path, encode_fields(fields)))
+        self._out.append(request_head(method, path, fields))
         if b"close" in tokens:
             self._broken = True  # the caller wants this to be the last request
         self._stream_id = stream_id
@@ -215,8 +212,10 @@ class Http1ClientCodec:
         self._keep_alive = True
         self._eof_body = False
         self._informational = 0
-        self._head_buf = bytearray() if self._head and not self._parser.handles_head else None
-        self._parser.expect_response(method, upgrade)
+        if self._parser.handles_head:
+            self._parser.expect_response(method, upgrade)
+        else:
+            self._head_buf = bytearray() if self._head else None
         if end_stream and mode == _LENGTH:
             self._broken = True  # content-length promised a body that will never come
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from http import HTTPStatus
+from operator import itemgetter
 from typing import Protocol
 
 from gateway.core.errors import CodecError, Source
@@ -33,7 +34,9 @@ class RequestParser(Parser, Protocol):
 
 
 class ResponseParser(Parser, Protocol):
-    handles_head: bool  # False: the codec ends a response to HEAD itself by raising SkipBody, then replaces it
+    # True: the parser frames a response by its request, announced through expect_response (h11). False: the
+    # codec never calls expect_response and ends a response to HEAD itself by raising SkipBody, then replaces it.
+    handles_head: bool
 
     def status_code(self) -> int: ...
 
@@ -63,10 +66,16 @@ BODY_METHODS = frozenset((b"POST", b"PUT", b"PATCH"))
 
 _TOKEN = rb"[!#$%&'*+\-.^_`|~0-9a-zA-Z]+"
 _FORBIDDEN_IN_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
-# Lines of ``name: value``; a value never holds CR, LF or another control character but tab.
 _TARGET = re.compile(rb"[\x21-\x7e]+")  # what llhttp and h11 accept in a request target
-_METHOD = re.compile(_TOKEN)
-_FIELD_LINES = re.compile(rb"(?:" + _TOKEN + rb": [^\x00-\x08\x0a-\x1f\x7f]*\r\n)*")
+_IS_TOKEN = re.compile(_TOKEN)  # a method or a field name
+# What no name or value we write may hold (values may hold tabs). Deleting these from a block we joined removes
+# exactly our own CRLFs unless a field held one: one C pass checks every value (a regex costs twice as much).
+_CONTROLS = bytes(range(0x09)) + bytes(range(0x0A, 0x20)) + b"\x7f"
+# Names already seen to be tokens, so that checking a block's names is one C-level superset test. Capped, as
+# peers choose names; past the cap, new names are checked each time.
+_TOKENS: set[bytes] = set()
+_MAX_TOKENS = 4096
+_NAME = itemgetter(0)
 
 
 def _status_line(code: int) -> bytes:
@@ -113,28 +122,25 @@ def connection_tokens(value: bytes) -> set[bytes]:
     return {t.strip().lower() for t in value.split(b",")}
 
 
-def _length(value: bytes) -> int | None:
-    """Digits only (no sign, no list, no spaces), as llhttp and Envoy accept a Content-Length."""
-    return int(value) if value.isdigit() and len(value) <= 18 else None
+# A Content-Length is digits only (no sign, no list, no spaces), as llhttp and Envoy accept it; 18 digits at most.
+_MAX_LENGTH_DIGITS = 18
 
 
 def parse_content_length(value: bytes, source: Source) -> int:
     """A received Content-Length."""
-    length = _length(value)
-    if length is None:
-        raise CodecError("invalid content-length", 400 if source is Source.DOWNSTREAM else 502, source)
-    return length
+    if value.isdigit() and len(value) <= _MAX_LENGTH_DIGITS:
+        return int(value)
+    raise CodecError("invalid content-length", 400 if source is Source.DOWNSTREAM else 502, source)
 
 
 def length_to_send(value: bytes) -> int:
     """A Content-Length in a header map we are asked to write."""
-    length = _length(value)
-    if length is None:
-        raise ValueError(f"invalid content-length {value!r} in a message to send")
-    return length
+    if value.isdigit() and len(value) <= _MAX_LENGTH_DIGITS:
+        return int(value)
+    raise ValueError(f"invalid content-length {value!r} in a message to send")
 
 
-def encode_fields(fields: list[tuple[bytes, bytes]]) -> bytes:
+def encode_fields(fields: list[Pair]) -> bytes:
     """``name: value`` lines (CRLF-terminated) for a message we write, refusing what would split or corrupt it.
 
     One regex pass checks the whole block; it cannot tell a value's embedded CRLF from a line break, so the
@@ -143,14 +149,48 @@ def encode_fields(fields: list[tuple[bytes, bytes]]) -> bytes:
     if not fields:
         return b""
     block = b"\r\n".join(map(b": ".join, fields)) + b"\r\n"
-    if block.count(b"\n") != len(fields) or _FIELD_LINES.fullmatch(block) is None:
-        bad = [f for f in fields if b"\n" in f[1] or _FIELD_LINES.fullmatch(b": ".join(f) + b"\r\n") is None]
-        raise ValueError(f"invalid header field {bad[:1]!r} in a message to send")
+    if not _sound(block, fields, len(fields)):
+        raise _refused(fields)
     return block
 
 
-def valid_request_line(method: bytes, target: bytes) -> bool:
-    return _METHOD.fullmatch(method) is not None and _TARGET.fullmatch(target) is not None
+def encode_head(start_line: bytes, fields: list[Pair]) -> bytes:
+    """A head we write: ``start_line`` (ours, checked, CRLF-terminated), the field lines and the empty line."""
+    if not fields:
+        return start_line + b"\r\n"
+    head = b"%s%s\r\n\r\n" % (start_line, b"\r\n".join(map(b": ".join, fields)))
+    if not _sound(head, fields, len(fields) + 2):
+        raise _refused(fields)
+    return head
+
+
+def request_head(method: bytes, target: bytes, fields: list[Pair]) -> bytes:
+    """An HTTP/1.1 request head, refusing a request line or fields that would split or corrupt it."""
+    if (method not in METHODS and _IS_TOKEN.fullmatch(method) is None) or _TARGET.fullmatch(target) is None:
+        raise ValueError(f"invalid request line {method!r} {target!r}")
+    return encode_head(b"%s %s HTTP/1.1\r\n" % (method, target), fields)
+
+
+def _sound(text: bytes, fields: list[Pair], crlfs: int) -> bool:
+    """Whether ``text``, joined from ``fields`` with ``crlfs`` line ends of our own, holds no other control
+    character and only tokens for names; two C calls when the names were seen before."""
+    if len(text.translate(None, _CONTROLS)) != len(text) - 2 * crlfs:
+        return False
+    if _TOKENS.issuperset(map(_NAME, fields)):
+        return True
+    for name, _ in fields:
+        if name not in _TOKENS:
+            if _IS_TOKEN.fullmatch(name) is None:
+                return False
+            if len(_TOKENS) < _MAX_TOKENS:
+                _TOKENS.add(name)
+    return True
+
+
+def _refused(fields: list[Pair]) -> ValueError:
+    """The error for a header block that failed the checks, naming the first bad field."""
+    bad = [f for f in fields if _IS_TOKEN.fullmatch(f[0]) is None or _FORBIDDEN_IN_VALUE.search(f[1]) is not None]
+    return ValueError(f"invalid header field {bad[:1]!r} in a message to send")
 
 
 def invalid_value(value: bytes) -> bool:

@@ -62,4 +62,5 @@ class HttptoolsResponseParser(_Httptools):
         self.status_code: Callable[[], int] = parser.get_status_code
 
     def expect_response(self, method: bytes, upgrade: bool) -> None:
-        """llhttp cannot be told the request method; the codec handles HEAD itself (see SkipBody)."""
+        """Never called (``handles_head`` is False): llhttp cannot be told the request method; the codec handles
+        HEAD itself (see SkipBody)."""

@@ -31,7 +31,7 @@ from gateway.codec.http1.common import (
     Pair,
     RequestParser,
     connection_tokens,
-    encode_fields,
+    encode_head,
     field_collector,
     length_to_send,
     over_limits,
@@ -363,7 +363,7 @@ class Http1ServerCodec:
     def _response_exchange(self, stream_id: int) -> _Exchange:
         ex = self._active
         if ex is None or ex.stream_id != stream_id:
-            raise ValueError(f"stream {stream_id} has no response in progress")
+            raise _no_response(stream_id)
         return ex
 
     def send_informational(self, stream_id: int, headers: HeaderMap) -> None:
@@ -374,10 +374,12 @@ class Http1ServerCodec:
         if not ex.http11:
             return  # RFC 9110 15.2: never send 1xx to an HTTP/1.0 client
         fields = [p for p in headers.pairs() if p[0] not in _RESPONSE_SKIP]
-        self._out.append(_status_line(status) + encode_fields(fields) + b"\r\n")
+        self._out.append(encode_head(_status_line(status), fields))
 
     def send_headers(self, stream_id: int, headers: HeaderMap, end_stream: bool) -> None:
-        ex = self._response_exchange(stream_id)
+        ex = self._active
+        if ex is None or ex.stream_id != stream_id:
+            raise _no_response(stream_id)
         if self._mode != _NOT_STARTED:
             raise ValueError(f"response headers already sent on stream {stream_id}")
         pairs = headers.pairs()
@@ -385,10 +387,12 @@ class Http1ServerCodec:
         status = first[1] if first[0] == b":status" else headers.get(b":status")
         if status is None:
             raise ValueError("response headers without :status")
+        head = STATUS_LINES.get(status)
+        if head is None:
+            raise ValueError(f"invalid :status {status!r}")
         if status[:1] == b"1" and status != b"101":
             self.send_informational(stream_id, headers)
             return
-        head = _status_line(status)
         cl = conn = up = None
         fields = []
         for pair in pairs:
@@ -434,7 +438,7 @@ class Http1ServerCodec:
                 fields.append(_CONNECTION_CLOSE)
             elif not ex.http11:
                 fields.append(_CONNECTION_KEEP_ALIVE)
-        self._out.append(head + encode_fields(fields) + b"\r\n")
+        self._out.append(encode_head(head, fields))
         self._mode = mode
         if close:
             self._close = True
@@ -446,7 +450,9 @@ class Http1ServerCodec:
             self._finish_response()
 
     def send_data(self, stream_id: int, data: bytes | bytearray, end_stream: bool) -> None:
-        self._response_exchange(stream_id)
+        ex = self._active
+        if ex is None or ex.stream_id != stream_id:
+            raise _no_response(stream_id)
         mode = self._mode
         if type(data) is not bytes:
             data = bytes(data)  # callers may reuse their buffer once we return
@@ -514,6 +520,10 @@ class Http1ServerCodec:
     @property
     def should_close(self) -> bool:
         return self._close
+
+
+def _no_response(stream_id: int) -> ValueError:
+    return ValueError(f"stream {stream_id} has no response in progress")
 
 
 def _status_line(status: bytes) -> bytes:

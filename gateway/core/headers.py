@@ -72,7 +72,10 @@ class HeaderMap:
                 break
             i += 1
         else:
-            self.add(name, value)
+            if name[:1] == b":":
+                self.add(name, value)  # keeps pseudo-headers ahead of regular ones
+            else:
+                pairs.append((name, value))
             return
         pairs[i] = (name, value)
         # Drop later duplicates in place: others (the Wasm host) may hold this very list.

@@ -280,8 +280,13 @@ class HttpConnection:
         return info, headers
 
     def _log_bare(self, info: StreamInfo) -> None:
+        # Counted as a request, as Envoy's HTTP/1 codec opens its stream at the first byte of a request.
+        stats = self.stats
+        stats.rq_total.inc()
+        stats.rq_http1_total.inc()
+        stats.rq_completed.inc()
+        stats.record_status(info.response_code)
         info.end_monotonic = time.monotonic()
-        self.stats.record_status(info.response_code)
         for sink in self.settings.access_logs:
             try:
                 sink.log(info)

@@ -80,6 +80,9 @@ async def test_each_shape_gets_its_status_and_closes_only_its_connection(backend
         assert (await bystander.request("GET", "/after")).status == 200
         await bystander.close()
         assert stat(gw, "http.ingress_http.downstream_cx_protocol_error") == len(SHAPES)
+        # Each refused request counts as one, whether its head was complete or not, as in Envoy.
+        assert stat(gw, "http.ingress_http.downstream_rq_total") == 2 + len(SHAPES)
+        assert stat(gw, "http.ingress_http.downstream_rq_completed") == 2 + len(SHAPES)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -2,9 +2,18 @@
 
 HTTP/1.1 carries one stream at a time; the codec holds pipelined requests back until the current response is
 complete, and ``stream_complete`` asks it for them. States of the connection:
-- idle: no stream; the idle timer runs; EOF or draining closes it.
-- active: one stream; request and response may interleave (the response can start before the request ends).
-- closing: the codec or a reset decided the connection must close; it closes once queued bytes are written.
+- idle: no stream; the idle timer runs; draining closes it. Bytes of an unfinished head start the
+  request_headers_timeout (408 when it fires).
+- active: one stream; request and response may interleave (the response can start before the request ends,
+  and then the connection closes after it, with ``connection: close``). The stream idle, request and
+  max_stream_duration timeouts answer 408 while the request is arriving, 504 once it is in, or reset the
+  stream once the response started.
+- closing: the codec, a timeout, a reset or the peer's EOF (Envoy has no half-close here: the stream ends
+  with DC) decided the connection must close; local closes linger (``delayed_close_timeout``) so the peer
+  reads the last response before the socket goes.
+
+Timers are lazy: the idle and stream idle timers are armed once per connection and re-armed from their own
+callbacks by comparing timestamps, never created and cancelled per request.
 
 Writes: response headers that do not end the stream wait for the end of the loop iteration, so headers and a
 body that arrive together from upstream leave in one send. Body data is written at once: libuv reads a socket

@@ -22,28 +22,31 @@ _HOP_BY_HOP = frozenset(
 )
 
 
+# Connection tokens that nominate no other header.
+_NOT_NOMINATED = frozenset((b"upgrade", b"close", b"keep-alive", b""))
+
+
 def _strip_hop_by_hop(headers: HeaderMap, keep_upgrade: bool) -> None:
     pairs = headers.pairs()
-    listed: set[bytes] = set()
-    has_hop = False
+    drop = _HOP_BY_HOP
     for name, value in pairs:
-        if name in _HOP_BY_HOP:
-            has_hop = True
-            if name == b"connection":
-                listed.update(token.strip().lower() for token in value.split(b","))
-    if not has_hop:
-        return
-    listed -= {b"upgrade", b"close", b"keep-alive", b""}
-    kept = [
-        (n, v)
-        for n, v in pairs
-        if not (n in _HOP_BY_HOP or n in listed)
-        or (n == b"te" and v.strip().lower() == b"trailers")
-        or (keep_upgrade and n == b"upgrade")
-    ]
+        if name == b"connection":
+            lowered = value.lower()
+            if lowered in _NOT_NOMINATED:
+                continue  # the usual ``keep-alive`` or ``close``: no token list to split
+            listed = {token.strip() for token in lowered.split(b",")} - _NOT_NOMINATED
+            if listed:
+                drop = drop | listed
+    kept = [pair for pair in pairs if pair[0] not in drop or _kept_anyway(pair, keep_upgrade)]
     if keep_upgrade:
         kept.append((b"connection", b"upgrade"))
     headers.replace_all(kept)
+
+
+def _kept_anyway(pair: tuple[bytes, bytes], keep_upgrade: bool) -> bool:
+    """Hop-by-hop fields that still pass: ``te: trailers``, and Upgrade when the upgrade goes through."""
+    name = pair[0]
+    return (name == b"te" and pair[1].strip().lower() == b"trailers") or (keep_upgrade and name == b"upgrade")
 
 
 def is_upgrade_request(headers: HeaderMap) -> bool:

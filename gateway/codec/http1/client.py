@@ -20,6 +20,7 @@ from gateway.codec.api import CodecLimits
 from gateway.codec.http1.common import (
     BODY_METHODS,
     FRAMING,
+    MAX_LENGTH_DIGITS,
     Pair,
     ResponseParser,
     SkipBody,
@@ -367,7 +368,8 @@ class Http1ClientCodec:
                 if name == b"content-length":
                     if cl is not None:
                         raise _upstream_error("multiple content-length headers")
-                    cl = parse_content_length(value, Source.UPSTREAM)
+                    ok = value.isdigit() and len(value) <= MAX_LENGTH_DIGITS  # the usual case without a call
+                    cl = int(value) if ok else parse_content_length(value, Source.UPSTREAM)
                 elif name == b"transfer-encoding":
                     if chunked or value.lower() != b"chunked":
                         raise _upstream_error("unsupported transfer encoding")

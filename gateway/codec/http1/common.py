@@ -123,19 +123,20 @@ def connection_tokens(value: bytes) -> set[bytes]:
 
 
 # A Content-Length is digits only (no sign, no list, no spaces), as llhttp and Envoy accept it; 18 digits at most.
-_MAX_LENGTH_DIGITS = 18
+# The codecs test this inline on their hot paths and call the functions below only when it fails (they raise).
+MAX_LENGTH_DIGITS = 18
 
 
 def parse_content_length(value: bytes, source: Source) -> int:
     """A received Content-Length."""
-    if value.isdigit() and len(value) <= _MAX_LENGTH_DIGITS:
+    if value.isdigit() and len(value) <= MAX_LENGTH_DIGITS:
         return int(value)
     raise CodecError("invalid content-length", 400 if source is Source.DOWNSTREAM else 502, source)
 
 
 def length_to_send(value: bytes) -> int:
     """A Content-Length in a header map we are asked to write."""
-    if value.isdigit() and len(value) <= _MAX_LENGTH_DIGITS:
+    if value.isdigit() and len(value) <= MAX_LENGTH_DIGITS:
         return int(value)
     raise ValueError(f"invalid content-length {value!r} in a message to send")
 

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from gateway.codec.api import CodecLimits
 from gateway.codec.http1.common import (
     FRAMING,
+    MAX_LENGTH_DIGITS,
     STATUS_LINES,
     Pair,
     RequestParser,
@@ -218,8 +219,13 @@ class Http1ServerCodec:
     # -- parser callbacks --
     def on_message_begin(self) -> None:
         self._upgrade_declined = False  # h11 never stops for a declined Upgrade; llhttp did before this message
-        self._parsing = self._begin_exchange()
         self._head_start = self._feed_start
+        if self._active is None and not self._queue:  # _begin_exchange's usual case, inline
+            self._parsing = self._active = _Exchange(self._next_id)
+            self._next_id += 2
+            self._mode = _NOT_STARTED
+        else:
+            self._parsing = self._begin_exchange()
 
     def _over_limits(self) -> bool:
         """The size and count limits on the request target and fields collected (trailers: fields alone)."""
@@ -246,7 +252,8 @@ class Http1ServerCodec:
                 elif name == b"content-length":
                     if cl is not None:
                         raise CodecError("multiple content-length headers")
-                    cl = parse_content_length(value, Source.DOWNSTREAM)
+                    ok = value.isdigit() and len(value) <= MAX_LENGTH_DIGITS  # the usual case without a call
+                    cl = int(value) if ok else parse_content_length(value, Source.DOWNSTREAM)
                 elif name == b"transfer-encoding":
                     if chunked:
                         raise CodecError("multiple transfer-encoding headers", 501)
@@ -422,7 +429,8 @@ class Http1ServerCodec:
                     fields.append((b"content-length", cl))
             elif cl is not None:
                 mode = _LENGTH
-                self._remaining = length_to_send(cl)
+                ok = cl.isdigit() and len(cl) <= MAX_LENGTH_DIGITS  # the usual case without a call
+                self._remaining = int(cl) if ok else length_to_send(cl)
                 fields.append((b"content-length", cl))
             elif end_stream:
                 mode = _LENGTH

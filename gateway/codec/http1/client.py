@@ -296,8 +296,12 @@ class Http1ClientCodec:
             self._head_buf += data
         fed = self._feed_start = self._fed
         self._fed = fed + len(data)
+        parser = self._parser
         try:
-            tail = self._parser.feed(data)
+            try:
+                tail = parser.feed(data)
+            except parser.errors as error:
+                tail = parser.failed(error, data)
             if self._fields and self._over_limits():
                 raise _upstream_error("response headers too large")  # a head (or trailers) still arriving
         except SkipBody:

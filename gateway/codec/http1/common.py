@@ -18,10 +18,20 @@ from gateway.core.headers import HeaderMap
 
 
 class Parser(Protocol):
-    """A tokenizer that calls back into a codec. ``feed`` raises CodecError on malformed input."""
+    """A tokenizer that calls back into a codec.
 
-    def feed(self, data: bytes) -> bytes | None:
-        """Parse ``data``; after an Upgrade/101 head it stops and returns the bytes that follow it, raw."""
+    ``feed(data)`` parses; after an Upgrade/101 head it stops and returns the bytes that follow it, raw (else
+    None). It raises CodecError on malformed input, or one of ``errors``, the backend's own exceptions, which
+    ``failed`` turns into what ``feed`` should have returned or raised. So a codec calls httptools' C
+    ``feed_data`` itself, with no Python frame between, and pays for translation only when something went wrong.
+    """
+
+    feed: Callable[[bytes], bytes | None]
+    errors: tuple[type[Exception], ...]
+
+    def failed(self, error: Exception, data: bytes) -> bytes:
+        """For ``error`` raised by ``feed(data)``: the bytes after an Upgrade head, or raises a CodecError (or
+        the exception a codec callback raised)."""
         ...
 
     def http_version(self) -> str:

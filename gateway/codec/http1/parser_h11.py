@@ -156,6 +156,12 @@ class _H11Parser:
     def http_version(self) -> str:
         return self._version
 
+    errors = (h11.RemoteProtocolError,)  # what h11's next_event raises on a malformed message
+
+    def failed(self, error: Exception, data: bytes) -> bytes:
+        assert isinstance(error, h11.RemoteProtocolError)
+        raise self._error(str(error), error.error_status_hint) from None
+
     def _error(self, message: str, status: int = 400) -> CodecError:
         if self._source is Source.UPSTREAM:
             status = 502
@@ -237,10 +243,7 @@ class H11RequestParser(_H11Parser):
             if self._conn.their_state is h11.IDLE:
                 self._head_ok()
             conn = self._conn
-            try:
-                event = conn.next_event()
-            except h11.RemoteProtocolError as error:
-                raise self._error(str(error), error.error_status_hint) from None
+            event = conn.next_event()
             if isinstance(event, h11.Data):
                 codec.on_body(bytes(event.data))
             elif isinstance(event, h11.Request):
@@ -316,10 +319,7 @@ class H11ResponseParser(_H11Parser):
         while True:
             if conn.their_state is h11.SEND_RESPONSE:
                 self._head_ok()
-            try:
-                event = conn.next_event()
-            except h11.RemoteProtocolError as error:
-                raise self._error(str(error)) from None
+            event = conn.next_event()
             if isinstance(event, h11.Data):
                 codec.on_body(bytes(event.data))
             elif isinstance(event, h11.Response | h11.InformationalResponse):

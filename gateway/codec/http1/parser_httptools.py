@@ -25,22 +25,21 @@ def _translate(error: httptools.HttpParserError, source: Source) -> BaseExceptio
 
 
 class _Httptools:
-    # The codec calls version/method/status getters per message: bound C methods, no Python frame between.
-    __slots__ = ("_feed", "_source", "http_version")
+    # The codec calls feed per read and the version/method/status getters per message: bound C methods, no
+    # Python frame between.
+    __slots__ = ("_source", "feed", "http_version")
+    errors = (httptools.HttpParserUpgrade, httptools.HttpParserError)
 
     def __init__(self, parser: httptools.HttpRequestParser | httptools.HttpResponseParser, source: Source) -> None:
-        self._feed = parser.feed_data
+        self.feed: Callable[[bytes], None] = parser.feed_data
         self._source = source
         self.http_version: Callable[[], str] = parser.get_http_version
 
-    def feed(self, data: bytes) -> bytes | None:
-        try:
-            self._feed(data)
-        except httptools.HttpParserUpgrade as upgrade:
-            return data[upgrade.args[0] :]
-        except httptools.HttpParserError as error:
-            raise _translate(error, self._source) from None
-        return None
+    def failed(self, error: Exception, data: bytes) -> bytes:
+        if isinstance(error, httptools.HttpParserUpgrade):
+            return data[error.args[0] :]
+        assert isinstance(error, httptools.HttpParserError)
+        raise _translate(error, self._source) from None
 
 
 class HttptoolsRequestParser(_Httptools):

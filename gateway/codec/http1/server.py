@@ -165,13 +165,19 @@ class Http1ServerCodec:
             self._sink = events
         fed = self._feed_start = self._fed
         self._fed = fed + len(data)
+        parser = self._parser
         try:
-            tail = self._parser.feed(data)
-            while tail is not None and self._upgrade_declined:
+            while True:
+                try:
+                    tail = parser.feed(data)
+                except parser.errors as error:
+                    tail = parser.failed(error, data)
+                if tail is None or not self._upgrade_declined:
+                    break
                 # llhttp stopped after an Upgrade head the codec declined (h2c): read on with a fresh parser.
                 self._upgrade_declined = False
-                self._parser = self._parser_factory(self)
-                tail = self._parser.feed(tail)
+                parser = self._parser = self._parser_factory(self)
+                data = tail
             if (self._fields or self._url_parts) and self._over_limits():
                 raise CodecError("request headers too large", 431)  # a head (or trailers) still arriving
         except CodecError as error:

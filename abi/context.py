@@ -117,11 +117,17 @@ class StreamContext(Context):
         self.owner = owner
         self.maps: dict[int, Pairs] = {}  # readable now, by MapType value
         self.writable: set[int] = set()
-        self.bodies = (Body(), Body())  # request, response
+        self.bodies: tuple[Body, Body] | None = None  # request, response; made by the first `body()`
         self.local_reply = 0  # proxy_send_local_response calls so far (a callback compares before/after)
         self.reply_pending = False  # a reply waits for the callback to return; later ones are ignored
         self.filter_state: dict[bytes, bytes] = {}
         self.logging = False  # in proxy_on_log: a map the stream never had is NOT_FOUND, not unavailable
+
+    def body(self, direction: int) -> Body:
+        bodies = self.bodies
+        if bodies is None:
+            bodies = self.bodies = (Body(), Body())
+        return bodies[direction]
 
 
 class AbiState(ABC):
@@ -150,7 +156,6 @@ class AbiState(ABC):
         self.effective: Context | None = None
         self.next_context_id = 1
         self.deferred: list[Callable[[], None]] = []
-        self.depth = 0
         self.callout: HttpCallResponse | None = None  # exposed only during proxy_on_http_call_response
         self.foreign_args: bytes | None = None
         self.next_token = 0  # HTTP callout tokens ≡ 0 (mod 4), first is 4 (C++ host numbering)
@@ -195,15 +200,15 @@ class AbiState(ABC):
 
     def call(self, context: Context, func: GuestFunc, *args: int) -> int:
         """Enter the guest for `context`; run deferred effects once the outermost call has returned."""
-        saved = self.current, self.effective
-        self.current, self.effective = context, None
-        self.depth += 1
+        current, effective = self.current, self.effective
+        self.current = context
+        self.effective = None
         try:
             return func(*args)
         finally:
-            self.depth -= 1
-            self.current, self.effective = saved
-            if not self.depth:
+            self.current = current
+            self.effective = effective
+            if not self.vm.depth:
                 self.callout = None
                 if self.deferred:
                     if self.vm.failed is not None:

@@ -70,6 +70,10 @@ class Plugin:
         self._retry_at_ns = 0
         self.vm: WasmVm | None = None
         self.root: RootContext | None = None
+        # Which stream callbacks the module exports (`abi.stream` indexes), and whether it learns of new
+        # contexts: a stream skips whatever the guest cannot see.
+        self.exports: tuple[bool, ...] = ()
+        self.creates_contexts = False
         self._attach()
 
     @property
@@ -84,6 +88,8 @@ class Plugin:
             raise PluginLoadError(config.name, f"VM start failed ({trap.kind.value}): {trap.message}") from None
         self.root = vm.add_root(config.name, config.root_id, config.configuration, self.host, self)
         self.vm = vm
+        self.exports = tuple(func is not None for func in vm.stream_callbacks)
+        self.creates_contexts = vm.context_create is not None
 
     def vm_failed(self, failure: PluginFailure) -> None:
         """Called by the VM when it dies (already logged)."""

@@ -54,6 +54,19 @@ _CALLBACKS: dict[str, tuple[int, int]] = {
     "proxy_on_http_call_response": (5, 0),
 }
 
+# A stream's callbacks, in the order of `WasmVm.stream_callbacks` (indexed by the `abi.stream` constants).
+STREAM_CALLBACKS = (
+    "proxy_on_request_headers",
+    "proxy_on_request_body",
+    "proxy_on_request_trailers",
+    "proxy_on_response_headers",
+    "proxy_on_response_body",
+    "proxy_on_response_trailers",
+    "proxy_on_log",
+    "proxy_on_done",
+    "proxy_on_delete",
+)
+
 _engine: WasmEngine | None = None
 _engine_lock = threading.Lock()
 SHARED = SharedStore(MAX_SHARED_DATA_BYTES, MAX_QUEUE_ITEMS)
@@ -124,13 +137,19 @@ class WasmVm(AbiState):
         self.listeners: list[tuple[RootContext, FailureListener]] = []
         self._notifiers: dict[int, Callable[[int], None]] = {}
         self.vm = module.instantiate(self, spec.limits.max_memory_bytes, spec.limits.start_deadline_ms)
-        self.callbacks: dict[str, GuestFunc | None] = {}
+        # Only the callbacks the module exports (with the right signature): an absent one costs nothing.
+        self.callbacks: dict[str, GuestFunc] = {}
         for name, (params, results) in _CALLBACKS.items():
             if self.abi_version == AbiVersion.V0_1_0 and name.endswith("_headers"):
                 params = 2
             if self.abi_version == AbiVersion.V0_1_0 and name == "proxy_on_foreign_function":
                 continue
-            self.callbacks[name] = self.vm.export(name, params, results)
+            func = self.vm.export(name, params, results)
+            if func is not None:
+                self.callbacks[name] = func
+        self.stream_callbacks = tuple(self.callbacks.get(name) for name in STREAM_CALLBACKS)
+        self.context_create = self.callbacks.get("proxy_on_context_create")
+        self.headers_end_of_stream = self.abi_version != AbiVersion.V0_1_0  # 0.1.0 headers callbacks lack it
         # The spec's order: proxy_on_memory_allocate first, the deprecated malloc as fallback.
         allocator = self.vm.export("proxy_on_memory_allocate", 1, 1) or self.vm.export("malloc", 1, 1)
         if allocator is not None and self.vm.memory is not None:
@@ -227,15 +246,19 @@ class WasmVm(AbiState):
 
     def guarded(self, context: Context, name: str, *args: int, default: int = 0) -> int | None:
         """Like `_callback`, but a failure is handled here (reported, streams told); returns None then."""
-        if self.vm.failed is not None:
-            return None
         func = self.callbacks.get(name)
         if func is None:
-            return default
+            return default if self.vm.failed is None else None
+        return self.run(context, func, *args)
+
+    def run(self, context: Context, func: GuestFunc, *args: int) -> int | None:
+        """Call `func` for `context`, handling a failure here (reported, streams told): None then."""
+        if self.vm.failed is not None:
+            return None
         try:
             return self.call(context, func, *args)
         except VmTrap as trap:
-            self.fail(trap, name)
+            self.fail(trap, func.name)
             return None
 
     def fail(self, trap: VmTrap, phase: str) -> None:
@@ -301,7 +324,7 @@ class WasmVm(AbiState):
             if delivered:
                 return
             delivered = True
-            if self.depth:  # never re-enter the guest: deliver after the current call returns
+            if self.vm.depth:  # never re-enter the guest: deliver after the current call returns
                 self.defer(lambda: self._deliver(root, token, response))
             else:
                 self._deliver(root, token, response)

@@ -7,7 +7,9 @@ State machine of `HttpStream`:
      │                        │
      └──VM unavailable────────┴──VM failed──> FAILED ──on_destroy──> DONE
 
-  NEW      no context yet; created lazily by the first callback (or by on_log, as Envoy does).
+  NEW      no context yet; created lazily by the first callback the module exports (or by on_log, as Envoy
+           does). Phases whose callback the module does not export cost a check and answer Continue; a
+           stream of a module without stream callbacks never gets a context.
   ACTIVE   callbacks go to the guest. Each direction is "paused" after a stop result until the plugin
            resumes it (`proxy_continue_stream`, deferred) — the maps/body of a paused phase stay readable.
   FAILED   the VM died (or none could be built). FAIL_OPEN: every later callback answers Continue and any
@@ -31,7 +33,8 @@ from abi.context import StreamContext
 from abi.host import LocalReply, Pairs, StreamHost
 from abi.memory import U32
 from abi.runtime import WasmVm
-from abi.types import AbiVersion, FilterDataStatus, FilterHeadersStatus, FilterTrailersStatus, MapType
+from abi.types import FilterDataStatus, FilterHeadersStatus, FilterTrailersStatus, MapType
+from abi.vm import GuestFunc
 
 if TYPE_CHECKING:
     from abi.plugin import Plugin
@@ -39,6 +42,10 @@ if TYPE_CHECKING:
 REQUEST, RESPONSE = 0, 1
 FAIL_DETAILS = "wasm_fail_stream"
 _GRPC_UNAVAILABLE = 14
+
+# Indexes into `WasmVm.stream_callbacks` (the order of `abi.runtime.STREAM_CALLBACKS`).
+REQUEST_HEADERS, REQUEST_BODY, REQUEST_TRAILERS, RESPONSE_HEADERS, RESPONSE_BODY, RESPONSE_TRAILERS = range(6)
+LOG, DONE, DELETE = 6, 7, 8
 
 
 class _State(Enum):
@@ -48,21 +55,47 @@ class _State(Enum):
     DONE = "done"
 
 
+_NEW, _ACTIVE, _FAILED, _DONE = _State.NEW, _State.ACTIVE, _State.FAILED, _State.DONE
+_CONTINUE_HEADERS = FilterHeadersStatus.CONTINUE
 _STOP_HEADERS = FilterHeadersStatus.STOP_ALL_ITERATION_AND_WATERMARK
+_CONTINUE_DATA = FilterDataStatus.CONTINUE
+_STOP_DATA = FilterDataStatus.STOP_ITERATION_NO_BUFFER
+_CONTINUE_TRAILERS = FilterTrailersStatus.CONTINUE
+_REQUEST_HEADERS_MAP, _RESPONSE_HEADERS_MAP = MapType.HTTP_REQUEST_HEADERS, MapType.HTTP_RESPONSE_HEADERS
+_REQUEST_TRAILERS_MAP, _RESPONSE_TRAILERS_MAP = MapType.HTTP_REQUEST_TRAILERS, MapType.HTTP_RESPONSE_TRAILERS
 
 
 class HttpStream:
     """The plugin's view of one HTTP stream; the embedder's filter calls these in Envoy's order."""
 
+    __slots__ = (
+        "_body_mode",
+        "_callbacks",
+        "_ctx",
+        "_ended",
+        "_failed",
+        "_failure_replied",
+        "_paused",
+        "_replied",
+        "_saved",
+        "_vm",
+        "added_trailers",
+        "host",
+        "plugin",
+        "state",
+    )
+
     def __init__(self, plugin: Plugin, host: StreamHost) -> None:
         self.plugin = plugin
         self.host = host
-        self.state = _State.NEW
+        self.state = _NEW
         self._vm: WasmVm | None = None
         self._ctx: StreamContext | None = None
+        self._callbacks: tuple[GuestFunc | None, ...] = ()  # the VM's stream callbacks, once ACTIVE
         self._paused = [False, False]
-        self._body_mode = [FilterDataStatus.CONTINUE, FilterDataStatus.CONTINUE]
-        self._saved: dict[int, Pairs] = {}  # maps kept for proxy_on_log
+        self._body_mode = [_CONTINUE_DATA, _CONTINUE_DATA]
+        # Maps kept for proxy_on_log, when the module exports it.
+        self._saved: dict[int, Pairs] | None = {} if plugin.exports[LOG] else None
         self._failure_replied = False
         self._failed = False
         self._replied = False
@@ -72,42 +105,60 @@ class HttpStream:
 
     # -- context plumbing ---------------------------------------------------------------------------
 
-    def _context(self, fail_if_unavailable: bool = True) -> StreamContext | None:
-        if self.state is _State.ACTIVE:
-            return self._ctx
-        if self.state is not _State.NEW:
+    def _context(self, callback: int, fail_if_unavailable: bool = True) -> StreamContext | None:
+        """The context for a phase of a stream not yet ACTIVE: created when the guest can see it (the
+        phase's callback or proxy_on_context_create is exported), else None with the state left NEW.
+        Either way the VM must be usable: if it is not, the stream fails (state FAILED)."""
+        if self.state is not _NEW:
             return None
-        live = self.plugin.live_vm()
+        plugin = self.plugin
+        live = plugin.live_vm()
         if live is None:
             if fail_if_unavailable:
                 self._fail()
             return None
+        if not (plugin.exports[callback] or plugin.creates_contexts):
+            return None
         vm, root = live
-        ctx = StreamContext(vm.new_id(), root, self.host, self)
-        vm.contexts[ctx.id] = ctx
-        self._vm, self._ctx, self.state = vm, ctx, _State.ACTIVE
-        vm.guarded(ctx, "proxy_on_context_create", ctx.id, root.id)
-        return self._ctx if self.state is _State.ACTIVE else None
+        context_id = vm.next_context_id
+        vm.next_context_id = context_id + 1
+        ctx = StreamContext(context_id, root, self.host, self)
+        vm.contexts[context_id] = ctx
+        self._vm, self._ctx, self._callbacks, self.state = vm, ctx, vm.stream_callbacks, _ACTIVE
+        if vm.context_create is not None:
+            vm.run(ctx, vm.context_create, context_id, root.id)
+        return ctx if self.state is _ACTIVE else None
 
-    def _call(self, name: str, *args: int) -> int | None:
+    def _call(self, ctx: StreamContext, func: GuestFunc, *args: int) -> int | None:
         """Run a callback; None if the VM failed. Sets `_replied` when it sent a local response (whose
         deferred delivery has already run the response path by the time this returns)."""
-        ctx, vm = self._ctx, self._vm
-        assert ctx is not None and vm is not None
+        vm = self._vm
+        assert vm is not None
         replies = ctx.local_reply
-        result = vm.guarded(ctx, name, *args)
+        result = vm.run(ctx, func, *args)
         self._replied = ctx.local_reply != replies
-        if result is None and self.state is _State.ACTIVE:
-            self._fail()  # the VM was already gone (closed under us): same outcome as a failure
-        return None if result is None or self.state is not _State.ACTIVE else result & U32
+        if result is None:
+            if self.state is _ACTIVE:
+                self._fail()  # the VM was already gone (closed under us): same outcome as a failure
+            return None
+        return result & U32 if self.state is _ACTIVE else None
+
+    def _vm_gone(self) -> bool:
+        """For a phase with nothing to call: whether the VM of this ACTIVE stream died or was closed (the
+        stream then fails now, as Envoy fails it at its next callback)."""
+        vm = self._vm
+        if vm is None or vm.vm.failed is None:
+            return False
+        self._fail()
+        return True
 
     def vm_failed(self) -> None:
         """The VM died (maybe in another stream's callback): apply the failure policy now."""
-        if self.state is _State.ACTIVE:
+        if self.state is _ACTIVE:
             self._fail()
 
     def _fail(self) -> None:
-        self.state = _State.FAILED
+        self.state = _FAILED
         self._failed = True
         stats = self.plugin.stats
         if self.plugin.fail_open:
@@ -123,8 +174,8 @@ class HttpStream:
     def _failed_stop(self, direction: int, failing_call: bool) -> bool:
         """Whether a failed stream answers "stop": never when fail-open; always for the callback that failed
         and on the request path (nothing more goes upstream); on the response path only until our 503
-        has been sent, so that reply passes."""
-        if self.plugin.fail_open:
+        has been sent, so that reply passes. A stream still NEW had nothing to call: Continue."""
+        if self.plugin.fail_open or self.state is _NEW:
             return False
         return failing_call or direction == REQUEST or not self._failure_replied
 
@@ -134,11 +185,12 @@ class HttpStream:
         self._paused[direction] = False
         ctx = self._ctx
         if ctx is not None:
-            base = MapType.HTTP_REQUEST_HEADERS if direction == REQUEST else MapType.HTTP_RESPONSE_HEADERS
+            base = _REQUEST_HEADERS_MAP if direction == REQUEST else _RESPONSE_HEADERS_MAP
             for map_type in (base, base + 1):
                 ctx.maps.pop(map_type, None)
                 ctx.writable.discard(map_type)
-            ctx.bodies[direction].available = False
+            if ctx.bodies is not None:
+                ctx.bodies[direction].available = False
         if direction == REQUEST:
             self.host.continue_request()
         else:
@@ -159,7 +211,7 @@ class HttpStream:
 
     def _drain(self, direction: int) -> bytes:
         ctx = self._ctx
-        if ctx is None:
+        if ctx is None or ctx.bodies is None:
             return b""
         body = ctx.bodies[direction]
         data = bytes(body.held)
@@ -170,33 +222,41 @@ class HttpStream:
     # -- headers ------------------------------------------------------------------------------------
 
     def on_request_headers(self, headers: Pairs, end_of_stream: bool) -> FilterHeadersStatus:
-        self._saved[MapType.HTTP_REQUEST_HEADERS] = headers
-        return self._headers("proxy_on_request_headers", MapType.HTTP_REQUEST_HEADERS, REQUEST, headers, end_of_stream)
+        if self._saved is not None:
+            self._saved[_REQUEST_HEADERS_MAP] = headers
+        return self._headers(REQUEST_HEADERS, _REQUEST_HEADERS_MAP, REQUEST, headers, end_of_stream)
 
     def on_response_headers(self, headers: Pairs, end_of_stream: bool) -> FilterHeadersStatus:
-        self._saved[MapType.HTTP_RESPONSE_HEADERS] = headers
-        return self._headers(
-            "proxy_on_response_headers", MapType.HTTP_RESPONSE_HEADERS, RESPONSE, headers, end_of_stream
-        )
+        if self._saved is not None:
+            self._saved[_RESPONSE_HEADERS_MAP] = headers
+        return self._headers(RESPONSE_HEADERS, _RESPONSE_HEADERS_MAP, RESPONSE, headers, end_of_stream)
 
     def _headers(
-        self, name: str, map_type: int, direction: int, headers: Pairs, end_of_stream: bool
+        self, callback: int, map_type: int, direction: int, headers: Pairs, end_of_stream: bool
     ) -> FilterHeadersStatus:
-        ctx = self._context()
+        ctx = self._ctx if self.state is _ACTIVE else self._context(callback)
         if ctx is None:
-            return _STOP_HEADERS if self._failed_stop(direction, False) else FilterHeadersStatus.CONTINUE
-        ctx.maps[map_type] = headers
+            return _STOP_HEADERS if self._failed_stop(direction, False) else _CONTINUE_HEADERS
+        func = self._callbacks[callback]
+        if func is None:
+            return _STOP_HEADERS if self._vm_gone() and self._failed_stop(direction, True) else _CONTINUE_HEADERS
+        maps = ctx.maps
+        maps[map_type] = headers
         ctx.writable.add(map_type)
-        if self._vm is not None and self._vm.abi_version == AbiVersion.V0_1_0:
-            raw = self._call(name, ctx.id, len(headers))
+        vm = self._vm
+        assert vm is not None
+        if vm.headers_end_of_stream:
+            raw = self._call(ctx, func, ctx.id, len(headers), 1 if end_of_stream else 0)
         else:
-            raw = self._call(name, ctx.id, len(headers), int(end_of_stream))
+            raw = self._call(ctx, func, ctx.id, len(headers))
         if raw is None:
-            return _STOP_HEADERS if self._failed_stop(direction, True) else FilterHeadersStatus.CONTINUE
+            return _STOP_HEADERS if self._failed_stop(direction, True) else _CONTINUE_HEADERS
         if self._replied:
             status = _STOP_HEADERS  # a local reply is the plugin's final word for this phase
         elif raw == 0 or raw == 2:  # 2 = ContinueAndEndStream, treated as Continue by Envoy
-            status = FilterHeadersStatus.CONTINUE
+            maps.pop(map_type, None)  # continued: the map is gone for the plugin (Envoy)
+            ctx.writable.discard(map_type)
+            return _CONTINUE_HEADERS
         elif raw == 1:
             status = (
                 FilterHeadersStatus.STOP_ITERATION
@@ -207,34 +267,31 @@ class HttpStream:
             status = FilterHeadersStatus.STOP_ALL_ITERATION_AND_BUFFER
         else:
             status = _STOP_HEADERS
-        self._after(ctx, map_type, direction, status != FilterHeadersStatus.CONTINUE)
+        self._paused[direction] = True  # a stop keeps the map readable while paused
         return status
-
-    def _after(self, ctx: StreamContext, map_type: int, direction: int, stopped: bool) -> None:
-        """A phase continued: its map is gone for the plugin (Envoy); a stop keeps it while paused."""
-        if stopped:
-            self._paused[direction] = True
-        else:
-            ctx.maps.pop(map_type, None)
-            ctx.writable.discard(map_type)
 
     # -- bodies -------------------------------------------------------------------------------------
 
     def on_request_body(self, data: bytes, end_of_stream: bool) -> tuple[FilterDataStatus, bytes]:
         """Returns (CONTINUE, bytes to forward now) or (a stop status, b"") while the plugin holds data.
         After the last chunk, `added_trailers[0]` holds trailers the plugin created (send them on)."""
-        return self._body("proxy_on_request_body", REQUEST, data, end_of_stream)
+        return self._body(REQUEST_BODY, REQUEST, data, end_of_stream)
 
     def on_response_body(self, data: bytes, end_of_stream: bool) -> tuple[FilterDataStatus, bytes]:
-        return self._body("proxy_on_response_body", RESPONSE, data, end_of_stream)
+        return self._body(RESPONSE_BODY, RESPONSE, data, end_of_stream)
 
-    def _body(self, name: str, direction: int, data: bytes, end_of_stream: bool) -> tuple[FilterDataStatus, bytes]:
-        ctx = self._context()
+    def _body(self, callback: int, direction: int, data: bytes, end_of_stream: bool) -> tuple[FilterDataStatus, bytes]:
+        ctx = self._ctx if self.state is _ACTIVE else self._context(callback)
         if ctx is None:
             if self._failed_stop(direction, False):
-                return FilterDataStatus.STOP_ITERATION_NO_BUFFER, b""
-            return FilterDataStatus.CONTINUE, self._drain(direction) + data
-        body = ctx.bodies[direction]
+                return _STOP_DATA, b""
+            return _CONTINUE_DATA, self._drain(direction) + data
+        func = self._callbacks[callback]
+        if func is None:  # nothing is ever held without a body callback
+            if self._vm_gone() and self._failed_stop(direction, True):
+                return _STOP_DATA, b""
+            return _CONTINUE_DATA, data
+        body = ctx.body(direction)
         body.held += data
         body.start = (
             0
@@ -243,35 +300,32 @@ class HttpStream:
         )
         body.available = True
         # At the end of a body without trailers, the plugin may create them (Envoy's addDecodedTrailers).
-        trailer_map = MapType.HTTP_REQUEST_TRAILERS if direction == REQUEST else MapType.HTTP_RESPONSE_TRAILERS
+        trailer_map = _REQUEST_TRAILERS_MAP if direction == REQUEST else _RESPONSE_TRAILERS_MAP
         created: Pairs | None = None
         if end_of_stream and trailer_map not in ctx.maps:
             created = ctx.maps[trailer_map] = []
             ctx.writable.add(trailer_map)
-        raw = self._call(name, ctx.id, len(body.held) - body.start, int(end_of_stream))
+        raw = self._call(ctx, func, ctx.id, len(body.held) - body.start, 1 if end_of_stream else 0)
         if created is not None:
             ctx.maps.pop(trailer_map, None)
             ctx.writable.discard(trailer_map)
             self.added_trailers[direction] = created
         if raw is None:
             if self._failed_stop(direction, True):
-                return FilterDataStatus.STOP_ITERATION_NO_BUFFER, b""
-            return FilterDataStatus.CONTINUE, self._drain(direction)  # held bytes include this chunk
-        if self._replied:
-            status = FilterDataStatus.STOP_ITERATION_NO_BUFFER
-        else:
-            status = FilterDataStatus(min(raw, FilterDataStatus.STOP_ITERATION_NO_BUFFER))
+                return _STOP_DATA, b""
+            return _CONTINUE_DATA, self._drain(direction)  # held bytes include this chunk
+        status = _STOP_DATA if self._replied else FilterDataStatus(min(raw, _STOP_DATA))
         self._body_mode[direction] = status
-        if status == FilterDataStatus.CONTINUE:
+        if status == _CONTINUE_DATA:
             body.available = False
             return status, self._drain(direction)
         self._paused[direction] = True
-        if status == FilterDataStatus.STOP_ITERATION_NO_BUFFER:
+        if status == _STOP_DATA:
             del body.held[body.start :]  # the plugin took this chunk
         elif len(body.held) > self.plugin.config.limits.max_buffer_bytes:
             body.held.clear()
             self._too_large(direction)
-            return FilterDataStatus.STOP_ITERATION_NO_BUFFER, b""
+            return _STOP_DATA, b""
         return status, b""
 
     def _too_large(self, direction: int) -> None:
@@ -285,27 +339,35 @@ class HttpStream:
 
     def on_request_trailers(self, trailers: Pairs) -> FilterTrailersStatus:
         """On CONTINUE, forward `drain_request_body()` (bytes the plugin held) before the trailers."""
-        return self._trailers("proxy_on_request_trailers", MapType.HTTP_REQUEST_TRAILERS, REQUEST, trailers)
+        return self._trailers(REQUEST_TRAILERS, _REQUEST_TRAILERS_MAP, REQUEST, trailers)
 
     def on_response_trailers(self, trailers: Pairs) -> FilterTrailersStatus:
         """On CONTINUE, forward `drain_response_body()` before the trailers."""
-        self._saved[MapType.HTTP_RESPONSE_TRAILERS] = trailers
-        return self._trailers("proxy_on_response_trailers", MapType.HTTP_RESPONSE_TRAILERS, RESPONSE, trailers)
+        if self._saved is not None:
+            self._saved[_RESPONSE_TRAILERS_MAP] = trailers
+        return self._trailers(RESPONSE_TRAILERS, _RESPONSE_TRAILERS_MAP, RESPONSE, trailers)
 
-    def _trailers(self, name: str, map_type: int, direction: int, trailers: Pairs) -> FilterTrailersStatus:
-        ctx = self._context()
+    def _trailers(self, callback: int, map_type: int, direction: int, trailers: Pairs) -> FilterTrailersStatus:
+        ctx = self._ctx if self.state is _ACTIVE else self._context(callback)
         if ctx is None:
             stop = self._failed_stop(direction, False)
-            return FilterTrailersStatus.STOP_ITERATION if stop else FilterTrailersStatus.CONTINUE
+            return FilterTrailersStatus.STOP_ITERATION if stop else _CONTINUE_TRAILERS
+        func = self._callbacks[callback]
+        if func is None:
+            stop = self._vm_gone() and self._failed_stop(direction, True)
+            return FilterTrailersStatus.STOP_ITERATION if stop else _CONTINUE_TRAILERS
         ctx.maps[map_type] = trailers
         ctx.writable.add(map_type)
-        raw = self._call(name, ctx.id, len(trailers))
+        raw = self._call(ctx, func, ctx.id, len(trailers))
         if raw is None:
             stop = self._failed_stop(direction, True)
-            return FilterTrailersStatus.STOP_ITERATION if stop else FilterTrailersStatus.CONTINUE
-        stopped = raw != 0 or self._replied
-        self._after(ctx, map_type, direction, stopped)
-        return FilterTrailersStatus.STOP_ITERATION if stopped else FilterTrailersStatus.CONTINUE
+            return FilterTrailersStatus.STOP_ITERATION if stop else _CONTINUE_TRAILERS
+        if raw != 0 or self._replied:
+            self._paused[direction] = True  # a stop keeps the map readable while paused
+            return FilterTrailersStatus.STOP_ITERATION
+        ctx.maps.pop(map_type, None)  # continued: the map is gone for the plugin (Envoy)
+        ctx.writable.discard(map_type)
+        return _CONTINUE_TRAILERS
 
     # -- end of stream ------------------------------------------------------------------------------
 
@@ -313,24 +375,31 @@ class HttpStream:
         """Access-log time (Envoy: before on_done). Request/response headers and response trailers of the
         finished stream are readable."""
         self._ended = True
-        ctx = self._context(fail_if_unavailable=False)
+        ctx = self._ctx if self.state is _ACTIVE else self._context(LOG, fail_if_unavailable=False)
         if ctx is None:
             return
+        func = self._callbacks[LOG]
+        if func is None:
+            self._vm_gone()
+            return
         ctx.writable.clear()
-        ctx.maps = dict(self._saved)
+        ctx.maps = dict(self._saved or {})
         ctx.logging = True
-        self._call("proxy_on_log", ctx.id)
+        self._call(ctx, func, ctx.id)
 
     def on_destroy(self) -> None:
         """The stream is gone: proxy_on_done then proxy_on_delete (each once)."""
         self._ended = True
         ctx, vm = self._ctx, self._vm
-        if self.state is _State.ACTIVE and ctx is not None and vm is not None:
-            vm.guarded(ctx, "proxy_on_done", ctx.id, default=1)
-            if vm.alive(ctx):
-                vm.guarded(ctx, "proxy_on_delete", ctx.id)
+        if self.state is _ACTIVE and ctx is not None and vm is not None:
+            done, delete = self._callbacks[DONE], self._callbacks[DELETE]
+            if done is not None:
+                vm.run(ctx, done, ctx.id)
+            if vm.vm.failed is None:
+                if delete is not None and vm.contexts.get(ctx.id) is ctx:
+                    vm.run(ctx, delete, ctx.id)
                 vm.contexts.pop(ctx.id, None)
         if not self._failed:
             self.plugin.stream_succeeded()
-        self.state = _State.DONE
+        self.state = _DONE
         self._ctx = None

@@ -13,7 +13,7 @@ _LAST_BUFFER = max(BufferType)
 
 def _body(state: AbiState, buffer_type: int) -> Body | None:
     stream = state.stream()
-    return stream.bodies[buffer_type] if stream is not None else None
+    return stream.body(buffer_type) if stream is not None else None
 
 
 def _readable(state: AbiState, buffer_type: int) -> bytes | memoryview | None:

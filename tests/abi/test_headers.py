@@ -5,6 +5,7 @@ from __future__ import annotations
 from abi_probe import GET, Probe
 
 from abi.memory import decode_pairs, encode_pairs
+from abi.stream import LOG
 from abi.types import MapType, Status
 
 REQ, RESP = MapType.HTTP_REQUEST_HEADERS, MapType.HTTP_RESPONSE_HEADERS
@@ -155,7 +156,9 @@ def test_log_phase_maps_are_read_only_and_absent_ones_not_found(probe: Probe) ->
     s.send_request_headers(GET, end_of_stream=True)
     vm = probe.vm
     seen: dict[str, int | bytes | None] = {}
-    original = vm.callbacks["proxy_on_log"]
+    callbacks = list(s.http._callbacks)  # the VM's stream callbacks, as the stream calls them
+    original = callbacks[LOG]
+    assert original is not None
 
     class Spy:  # runs inside the real proxy_on_log call's context, as the plugin would
         def __call__(self, *args: int) -> int:
@@ -167,6 +170,7 @@ def test_log_phase_maps_are_read_only_and_absent_ones_not_found(probe: Probe) ->
             seen["response"] = probe.call("proxy_get_header_map_value", RESP, key, 5, out, out + 4, ctx=ctx)
             return original(*args)
 
-    vm.callbacks["proxy_on_log"] = Spy()  # type: ignore[assignment]
+    callbacks[LOG] = Spy()  # type: ignore[call-overload]
+    s.http._callbacks = tuple(callbacks)
     s.complete()
     assert seen == {"path": Status.OK, "value": b"/p?q=1", "add": Status.BAD_ARGUMENT, "response": Status.NOT_FOUND}

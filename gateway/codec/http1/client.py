@@ -19,6 +19,7 @@ from collections.abc import Callable
 from gateway.codec.api import CodecLimits
 from gateway.codec.http1.common import (
     BODY_METHODS,
+    FORBIDDEN_IN_VALUE,
     FRAMING,
     MAX_LENGTH_DIGITS,
     Pair,
@@ -26,7 +27,6 @@ from gateway.codec.http1.common import (
     SkipBody,
     connection_tokens,
     field_collector,
-    invalid_value,
     length_to_send,
     over_limits,
     parse_content_length,
@@ -357,7 +357,7 @@ class Http1ClientCodec:
 
     def on_status(self, reason: bytes) -> None:
         # llhttp lets control characters through in a reason phrase (h11's backend checks the raw head).
-        if invalid_value(reason):
+        if FORBIDDEN_IN_VALUE.search(reason) is not None:
             raise _upstream_error("invalid character in the reason phrase")
 
     def on_headers_complete(self) -> None:

@@ -75,7 +75,8 @@ METHODS = frozenset(
 BODY_METHODS = frozenset((b"POST", b"PUT", b"PATCH"))
 
 _TOKEN = rb"[!#$%&'*+\-.^_`|~0-9a-zA-Z]+"
-_FORBIDDEN_IN_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+# A control character but tab: what no field value or reason phrase may hold.
+FORBIDDEN_IN_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 _TARGET = re.compile(rb"[\x21-\x7e]+")  # what llhttp and h11 accept in a request target
 _IS_TOKEN = re.compile(_TOKEN)  # a method or a field name
 # What no name or value we write may hold (values may hold tabs). Deleting these from a block we joined removes
@@ -204,13 +205,13 @@ def _sound(text: bytes, fields: list[Pair], crlfs: int) -> bool:
 
 def _refused(fields: list[Pair]) -> ValueError:
     """The error for a header block that failed the checks, naming the first bad field."""
-    bad = [f for f in fields if _IS_TOKEN.fullmatch(f[0]) is None or _FORBIDDEN_IN_VALUE.search(f[1]) is not None]
+    bad = [f for f in fields if _IS_TOKEN.fullmatch(f[0]) is None or FORBIDDEN_IN_VALUE.search(f[1]) is not None]
     return ValueError(f"invalid header field {bad[:1]!r} in a message to send")
 
 
 def invalid_value(value: bytes) -> bool:
     """True when a received value holds a control character (tab excepted), as llhttp's strict mode rejects."""
-    return _FORBIDDEN_IN_VALUE.search(value) is not None
+    return FORBIDDEN_IN_VALUE.search(value) is not None
 
 
 def trailers_block(trailers: HeaderMap) -> bytes:

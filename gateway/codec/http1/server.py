@@ -87,7 +87,6 @@ class Http1ServerCodec:
         "_active",
         "_close",
         "_ended",
-        "_events",
         "_fed",
         "_feed_start",
         "_fields",
@@ -125,8 +124,8 @@ class Http1ServerCodec:
         self._queue: deque[_Exchange] = deque()  # pipelined exchanges behind the active one
         self._held: deque[StreamEvent] = deque()
         self._hold = False
-        self._events: list[StreamEvent] = []
-        self._sink: list[StreamEvent] | deque[StreamEvent] = self._events
+        # Where parsed events go: the list receive_data returns, or _held while a response is in flight.
+        self._sink: list[StreamEvent] | deque[StreamEvent] = []
         self._out: list[bytes] = []
         self._mode = _NOT_STARTED
         self._remaining = 0
@@ -160,7 +159,6 @@ class Http1ServerCodec:
         if self._stopped:
             return []
         events: list[StreamEvent] = []
-        self._events = events
         if not self._hold:
             self._sink = events
         fed = self._feed_start = self._fed

@@ -187,7 +187,7 @@ class AbiState(ABC):
         return root.host if root is not None else self.default_host
 
     def stream(self) -> StreamContext | None:
-        context = self.ctx()
+        context = self.current if self.effective is None else self.ctx()
         return context if isinstance(context, StreamContext) else None
 
     def new_id(self) -> int:

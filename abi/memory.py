@@ -12,6 +12,8 @@ from __future__ import annotations
 import ctypes
 import struct
 from collections.abc import Callable, Iterable, Sequence
+from functools import cache
+from itertools import chain
 
 from abi.errors import MemoryAccessError
 
@@ -101,32 +103,43 @@ class GuestMemory:
         """Copy `data` into a fresh guest allocation; returns its address (never called for empty data)."""
         if self._allocate is None:
             raise MemoryAccessError("the plugin exports no allocator")
-        address = self._allocate(len(data)) & U32
+        size = len(data)
+        address = self._allocate(size) & U32
         if address == 0:
-            raise MemoryAccessError(f"the plugin's allocator failed for {len(data)} bytes")
-        self.write(address, data)
+            raise MemoryAccessError(f"the plugin's allocator failed for {size} bytes")
+        end = address + size
+        if end > self.size:  # (the allocation may have grown the memory: `_check` refreshes the view)
+            self._check(address, size)
+        self.view[address:end] = data
         return address
 
     def write_out_buf(self, data: bytes | bytearray | memoryview, ptr_out: int, len_out: int) -> None:
         """The ABI's "out buf": allocate in the guest, copy, store (address, length); (0, 0) when empty."""
         address = self.put(data) if data else 0
-        self.write_u32(ptr_out, address)
-        self.write_u32(len_out, len(data))
+        ptr_out &= U32
+        len_out &= U32
+        if ptr_out + 4 > self.size or len_out + 4 > self.size:
+            self._check(ptr_out, 4)
+            self._check(len_out, 4)
+        view = self.view
+        _U32.pack_into(view, ptr_out, address)
+        _U32.pack_into(view, len_out, len(data))
 
 
 def encode_pairs(pairs: Sequence[tuple[bytes, bytes]]) -> bytes:
     """Serialize a header/trailer/metadata map (reference §3.1); an empty map is b"" (written as (0, 0))."""
-    if not pairs:
+    count = len(pairs)
+    if not count:
         return b""
-    sizes: list[int] = [len(pairs)]
-    parts: list[bytes] = []
-    for key, value in pairs:
-        sizes.append(len(key))
-        sizes.append(len(value))
-        parts.append(key)
-        parts.append(value)
+    parts = list(chain.from_iterable(pairs))  # key, value, key, value, ...: the sizes are theirs in order
+    sizes = _sizes_format(count).pack(count, *map(len, parts))
     parts.append(b"")
-    return struct.pack(f"<{len(sizes)}I", *sizes) + b"\0".join(parts)
+    return sizes + b"\0".join(parts)
+
+
+@cache
+def _sizes_format(count: int) -> struct.Struct:
+    return struct.Struct(f"<{2 * count + 1}I")
 
 
 def decode_pairs(data: bytes | memoryview, max_bytes: int, max_count: int) -> Pairs:

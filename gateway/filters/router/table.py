@@ -148,7 +148,8 @@ class CompiledRoute:
         self.upgrade_map: dict[str, bool] = {}
         self.cluster_not_found_status = 503
         self._target: RouteMatch | None = None
-        self.fixed: RouteMatch | None = None  # the target when it does not depend on the request (most routes)
+        # The target when it does not depend on the request (most routes): the per-request shortcut past pick().
+        self.fixed: RouteMatch | None = None
         self._targets: tuple[RouteMatch, ...] = ()
         self._ends: list[int] = []
         self._cluster_header = b""

@@ -378,9 +378,11 @@ class HttpConnection:
             self._flush()
 
     def reset_stream(self, stream: ActiveStream) -> None:
-        """HTTP/1.1 has no stream reset: the connection goes."""
+        """HTTP/1.1 has no stream reset: the connection goes, destroyed locally with its request active."""
         if self._stream is stream:
             self._stream = None
+        self.stats.cx_destroy_active_rq.inc()
+        self.stats.cx_destroy_local_active_rq.inc()
         self._flush()
         self._close(remote=False, abort=True)
 

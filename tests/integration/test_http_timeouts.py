@@ -97,6 +97,8 @@ async def test_stream_idle_timeout_after_the_response_started_resets() -> None:
             assert out.startswith(b"HTTP/1.1 200 OK\r\n") and out.endswith(b"\r\n\r\nabc")
             assert stat(gw, P + "downstream_rq_idle_timeout") == 1
             assert stat(gw, P + "downstream_rq_tx_reset") == 1
+            assert stat(gw, P + "downstream_cx_destroy_local_active_rq") == 1
+            assert stat(gw, P + "downstream_cx_destroy_remote_active_rq") == 0
 
 
 async def test_stream_idle_timeout_activity_keeps_the_stream_alive() -> None:

@@ -3,11 +3,16 @@ with the same one-route config and nginx upstream as proxy_vs_nginx.py. CPU time
 when other processes share the cores, so it compares changes on a busy machine.
 
     .venv/bin/python bench/cpu_per_request.py [--rounds 3] [--seconds 5] [--connections 32] [--http1-codec h11]
-                                              [--profile FILE]
+                                              [--profile FILE | --against TREE]
 
 ``--profile FILE`` runs the gateway under cProfile timed by ``time.process_time`` (CPU only: a wall-clock profile
 here is dominated by preemption inside send()), profiling only the measured runs, writes the pstats to FILE and
 prints Python function calls per request (the profiler's own overhead inflates the CPU figure in that mode).
+
+``--against TREE`` compares this tree with another copy of the ``gateway`` package (e.g. made by
+``git archive HEAD~3 gateway | tar -x -C /tmp/old``): both gateways run at once against the same upstream, wrk runs
+alternate between them (the order flips each round), and the median of the paired ratios is printed. On a shared
+machine, where a single figure moves by 15% from run to run, this is the comparison to trust.
 """
 
 from __future__ import annotations
@@ -54,8 +59,8 @@ def cpu_seconds(pid: int) -> float:
 
 
 @contextmanager
-def gateway_process(config_text: str, codec: str, profile: str | None) -> Iterator[tuple[int, int]]:
-    """The gateway on ``config_text``: yields (port, pid)."""
+def gateway_process(config_text: str, codec: str, profile: str | None, tree: Path = ROOT) -> Iterator[tuple[int, int]]:
+    """The gateway of source ``tree`` on ``config_text``: yields (port, pid)."""
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="bench-gw-") as tmp:
         conf = Path(tmp) / "gateway.yaml"
@@ -64,8 +69,40 @@ def gateway_process(config_text: str, codec: str, profile: str | None) -> Iterat
         cmd = [sys.executable, "-m", "gateway", *args]
         if profile is not None:
             cmd = [sys.executable, "-c", _PROFILED, profile, *args]
-        with process(cmd, port, cwd=str(ROOT), env={**os.environ, "PYTHONOPTIMIZE": "1"}) as proc:
+        # Run from the tree: ``-m gateway`` then imports that tree's package before any installed one.
+        with process(cmd, port, cwd=str(tree), env={**os.environ, "PYTHONOPTIMIZE": "1"}) as proc:
             yield port, proc.pid
+
+
+def measure(port: int, pid: int, seconds: int, connections: int, tolerate_errors: bool) -> tuple[float, float]:
+    """One wrk run: (requests, CPU µs per request)."""
+    before = cpu_seconds(pid)
+    r = wrk(port, seconds, connections)
+    used = cpu_seconds(pid) - before
+    if r.errors and not tolerate_errors:
+        raise SystemExit(f"gateway on port {port}: {r.errors} errors in a run")
+    if r.errors:  # under the profiler, slow responses can pass wrk's 2 s socket timeout
+        print(f"  ({r.errors} errors: timeouts under the profiler, or failures)")
+    requests = r.requests_per_s * seconds
+    print(f"  port {port}: {r.requests_per_s:8.0f} req/s   {used / requests * 1e6:6.1f} µs CPU/request", flush=True)
+    return requests, used / requests * 1e6
+
+
+def compare(args: argparse.Namespace, config: str) -> None:
+    with (
+        gateway_process(config, args.http1_codec, None) as (port, pid),
+        gateway_process(config, args.http1_codec, None, Path(args.against)) as (other_port, other_pid),
+    ):
+        runs: dict[str, list[float]] = {"this": [], "other": []}
+        sides = [("this", port, pid), ("other", other_port, other_pid)]
+        for _, p, _ in sides:
+            wrk(p, 1, args.connections)  # warm up
+        for i in range(args.rounds):
+            for name, p, q in sides if i % 2 == 0 else sides[::-1]:
+                runs[name].append(measure(p, q, args.seconds, args.connections, False)[1])
+    ratios = [a / b for a, b in zip(runs["this"], runs["other"], strict=True)]
+    print(f"\nHTTP/1 codec {args.http1_codec}, median µs CPU/request: this tree {median(runs['this']):.1f}, ", end="")
+    print(f"{args.against} {median(runs['other']):.1f}; median paired ratio this/other {median(ratios):.3f}")
 
 
 def main() -> None:
@@ -74,8 +111,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--http1-codec", default="httptools", choices=("httptools", "h11"))
-    parser.add_argument("--profile", metavar="FILE", help="write a CPU-time cProfile of the measured runs")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--profile", metavar="FILE", help="write a CPU-time cProfile of the measured runs")
+    mode.add_argument("--against", metavar="TREE", help="compare with the gateway package under TREE, paired")
     args = parser.parse_args()
+    if args.against:
+        with nginx(NGINX_UPSTREAM, body="hello from upstream\\n") as upstream_port:
+            compare(args, gateway_config(upstream_port))
+        return
 
     if args.profile and os.path.exists(args.profile):
         os.remove(args.profile)
@@ -88,17 +131,9 @@ def main() -> None:
             if args.profile:
                 os.kill(pid, signal.SIGUSR2)
             for _ in range(args.rounds):
-                before = cpu_seconds(pid)
-                r = wrk(port, args.seconds, args.connections)
-                used = cpu_seconds(pid) - before
-                if r.errors and not args.profile:
-                    raise SystemExit(f"gateway: {r.errors} errors in a run")
-                if r.errors:  # under the profiler, slow responses can pass wrk's 2 s socket timeout
-                    print(f"  ({r.errors} errors: timeouts under the profiler, or failures)")
-                requests = r.requests_per_s * args.seconds
+                requests, cpu = measure(port, pid, args.seconds, args.connections, bool(args.profile))
                 total_requests += requests
-                per_request.append(used / requests * 1e6)
-                print(f"  {r.requests_per_s:8.0f} req/s   {per_request[-1]:6.1f} µs CPU/request", flush=True)
+                per_request.append(cpu)
             if args.profile:
                 os.kill(pid, signal.SIGUSR2)
                 deadline = time.monotonic() + 30

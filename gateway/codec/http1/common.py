@@ -16,6 +16,8 @@ from typing import Protocol
 from gateway.core.errors import CodecError, Source
 from gateway.core.headers import HeaderMap
 
+Pair = tuple[bytes, bytes]
+
 
 class Parser(Protocol):
     """A tokenizer that calls back into a codec.
@@ -101,9 +103,6 @@ def _status_line(code: int) -> bytes:
 STATUS_LINES = {b"%d" % code: _status_line(code) for code in range(100, 600)}
 
 
-Pair = tuple[bytes, bytes]
-
-
 def field_collector(fields: list[Pair]) -> Callable[[bytes, bytes], None]:
     """The ``on_header`` callback: appends each field to ``fields``, name lowercased, trailing OWS stripped.
 
@@ -153,11 +152,7 @@ def length_to_send(value: bytes) -> int:
 
 
 def encode_fields(fields: list[Pair]) -> bytes:
-    """``name: value`` lines (CRLF-terminated) for a message we write, refusing what would split or corrupt it.
-
-    One regex pass checks the whole block; it cannot tell a value's embedded CRLF from a line break, so the
-    line count must also equal the field count.
-    """
+    """``name: value`` lines (CRLF-terminated) for a message we write, refusing what would split or corrupt it."""
     if not fields:
         return b""
     block = b"\r\n".join(map(b": ".join, fields)) + b"\r\n"

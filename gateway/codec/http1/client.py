@@ -157,12 +157,15 @@ class Http1ClientCodec:
         for pair in headers.pairs():  # one pass picks out what the codec writes itself
             name = pair[0]
             if name in _REQUEST_SPECIAL:
+                # In the order a request map holds them (pseudo-headers first): fewest comparisons.
                 if name == b":method":
                     method = pair[1]
-                elif name == b":path":
-                    path = pair[1]
+                elif name == b":scheme":
+                    pass  # not written
                 elif name == b":authority":
                     authority = pair[1]
+                elif name == b":path":
+                    path = pair[1]
                 elif name == b"host":
                     host = pair[1]
                 elif name == b"content-length":
@@ -171,7 +174,7 @@ class Http1ClientCodec:
                     conn = pair[1]
                 elif name == b"upgrade":
                     up = pair[1]
-                # :scheme and the other hop-by-hop framing fields are not written
+                # the other hop-by-hop framing fields are not written
             elif name[:1] != b":":
                 fields.append(pair)
         if not method or not path:

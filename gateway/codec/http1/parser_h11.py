@@ -40,6 +40,9 @@ _CHUNK_LINE = re.compile(
 )
 _TRAILER_LINE = re.compile(_TOKEN + rb":[^\x00-\x08\x0a-\x1f\x7f]*\r\n")
 _SIZE, _DATA, _DATA_END, _TRAILERS, _DONE = range(5)
+# Stand-in messages h11 is told we sent (see the module docstring); events are immutable, so built once.
+_STAND_IN_RESPONSE = h11.Response(status_code=200, headers=[(b"content-length", b"0")])
+_END = h11.EndOfMessage()
 _MAX_LINE = 64 * 1024
 
 
@@ -250,14 +253,22 @@ class H11RequestParser(_H11Parser):
                 self._head = None
                 self._method = event.method
                 self._version = event.http_version.decode()
-                tokens = connection_tokens(b",".join([v for n, v in event.headers if n == b"connection"]))
+                # A list, where iterating event.headers goes through Sequence.__getitem__ per field.
+                fields = event.headers.raw_items()
+                connection = []
+                upgrade = []
+                for name, value in fields:
+                    name = name.lower()
+                    if name == b"connection":
+                        connection.append(value)
+                    elif name == b"upgrade":
+                        upgrade.append(value)
+                tokens = connection_tokens(b",".join(connection))
                 # The codec's (and llhttp's) rule; h11 would switch on an Upgrade header alone.
-                upgrade = [v for n, v in event.headers if n == b"upgrade"]
                 self._upgrade = b"upgrade" in tokens and bool(upgrade) and upgrade[0].lower() != b"h2c"
                 self._keep_alive_10 = self._version == "1.0" and b"keep-alive" in tokens
                 codec.on_message_begin()
                 codec.on_url(event.target)
-                fields = event.headers.raw_items()
                 self._fields(fields)
                 codec.on_headers_complete()
                 self._start_body(fields)
@@ -268,8 +279,8 @@ class H11RequestParser(_H11Parser):
                 if self._upgrade:  # h11 now waits for our answer to its switch proposal
                     return bytes(conn.trailing_data[0])
                 # The stand-in response lets h11 read the next pipelined request; the codec writes the real one.
-                conn.send(h11.Response(status_code=200, headers=[(b"content-length", b"0")]))
-                conn.send(h11.EndOfMessage())
+                conn.send(_STAND_IN_RESPONSE)
+                conn.send(_END)
                 if conn.our_state is h11.DONE and conn.their_state is h11.DONE:
                     conn.start_next_cycle()
                 elif self._keep_alive_10:
@@ -307,7 +318,7 @@ class H11ResponseParser(_H11Parser):
             headers += [(b"connection", b"upgrade"), (b"upgrade", b"tunnel")]
         conn.send(h11.Request(method=method, target=b"/", headers=headers))
         self._bodiless = method == b"HEAD"
-        conn.send(h11.EndOfMessage())
+        conn.send(_END)
         self._head = bytearray()  # h11 holds nothing yet: empty lines before the response are skipped, as llhttp
 
     def feed(self, data: bytes) -> bytes | None:

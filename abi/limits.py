@@ -15,7 +15,7 @@ MIB = 1024 * 1024
 class Limits:
     # Guest linear memory per VM (the C++ host uses 1 GiB; a proxy rarely needs more than a few MiB).
     max_memory_bytes: int = 256 * MIB
-    # Wall-clock budget of one guest callback, enforced by epoch interruption.
+    # CPU budget of one guest callback (its thread's CPU time), enforced by epoch interruption.
     callback_deadline_ms: int = 100
     # Start functions and configure may initialise a language runtime (Go), so they get longer.
     start_deadline_ms: int = 5_000
@@ -37,7 +37,7 @@ class Limits:
 
 DEFAULT_LIMITS = Limits()
 
-# Process-wide: the engine's epoch ticker period (deadlines are rounded up to whole ticks; see
+# Process-wide: the engine's epoch ticker period (a deadline trips up to 4 ticks + 1 after its budget; see
 # `abi.runtime.configure_engine`), and the shared-data store all VMs of the process use.
 EPOCH_TICK_MS = 5
 MAX_SHARED_DATA_BYTES = 64 * MIB  # keys + values + queued items, across every vm_id

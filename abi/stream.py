@@ -105,7 +105,7 @@ class HttpStream:
 
     # -- context plumbing ---------------------------------------------------------------------------
 
-    def _context(self, callback: int, fail_if_unavailable: bool = True) -> StreamContext | None:
+    def _context(self, callback: int = REQUEST_HEADERS, fail_if_unavailable: bool = True) -> StreamContext | None:
         """The context for a phase of a stream not yet ACTIVE: created when the guest can see it (the
         phase's callback or proxy_on_context_create is exported), else None with the state left NEW.
         Either way the VM must be usable: if it is not, the stream fails (state FAILED)."""

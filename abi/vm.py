@@ -9,11 +9,11 @@ A host function reaches its VM through a thread-local "current VM" set on every 
 one linker (and one set of callbacks) serves every VM of the engine. A Python exception in a host function
 is recorded on that VM and turned into a guest trap; the call then raises `VmTrap` with the cause.
 
-CPU deadlines use epoch interruption (see `_Ticker`): a daemon thread ticks the engine every `epoch_tick_ms`
-while guest calls happen and parks when none do; reaching a store's epoch deadline runs a callback that
-charges the call only for the CPU time of its thread, so time the host blocks (or the OS preempts the
-thread) never counts. Guest code releases the GIL, so the ticker runs while the guest spins. Memory is
-capped per store with `Store.set_limits`.
+CPU deadlines use epoch interruption (see `_Ticker`): a watchdog thread ticks the engine every
+`epoch_tick_ms` while a guest call runs long, and parks when no calls happen; each tick runs the store's
+epoch-deadline callback, which charges the call only for the CPU time of its thread, so time the host
+blocks (or the OS preempts the thread) never counts. Guest code releases the GIL, so the ticker runs while
+the guest spins. Memory is capped per store with `Store.set_limits`.
 """
 
 from __future__ import annotations
@@ -304,19 +304,20 @@ class WasmEngine:
 
 
 class _Ticker:
-    """The engine's epoch ticker: one tick every `period_ms`, only while guest calls happen.
+    """The engine's epoch ticker: a watchdog that ticks only while a guest call runs long.
 
-    A VM re-arms its store's deadline at its first outermost call after a tick (`generation` changed) and
-    flags the ticker `active`. A tick that finds no arming since the previous one and no VM inside a call
-    parks the thread (no wake-ups while idle); the next arming unparks it. Both sides publish first and
-    check second (the VM its depth/`active` before reading `parked`, the ticker `parked` before reading
-    them), so a call is never left running without ticks.
+    Every outermost guest call counts itself in its VM's `calls`. The thread wakes every `watch` (4 ticks)
+    and looks for a VM inside the same call as at its previous wake; only then does it increment the epoch,
+    once per tick while such a call lasts. Each increment reaches the running guest's epoch-deadline
+    callback, which charges the call with its thread's CPU time (`Vm.deadline_reached`). Ordinary traffic
+    thus costs one wake per watch period, and a wake with no call since the previous one parks the thread
+    (nothing at all while idle) until the next call unparks it. Both sides publish first and check second
+    (a VM its depth and count before reading `parked`, the ticker `parked` before reading them), so a call
+    is never left running unwatched.
     """
 
     def __init__(self, engine: wasmtime.Engine, period_ms: int) -> None:
         self.period_ms = period_ms
-        self.generation = 0
-        self.active = False
         self.parked = False
         self._engine = weakref.ref(engine)  # an engine nobody uses stops its ticker
         self._vms: weakref.WeakSet[Vm] = weakref.WeakSet()
@@ -353,33 +354,43 @@ class _Ticker:
         if thread is not None and thread is not threading.current_thread():
             thread.join()
 
-    def _busy(self) -> bool:
+    def _calls(self) -> dict[int, tuple[int, int]]:
+        """id(vm) -> (outermost calls so far, depth now), for every live VM."""
         with self._mutex:
-            return self.active or any(vm.depth for vm in self._vms)
+            return {id(vm): (vm.calls, vm.depth) for vm in self._vms}
 
     def _run(self) -> None:
-        period = self.period_ms / 1000
+        tick = self.period_ms / 1000
+        watch = 4 * tick
+        seen = self._calls()
+        long_call = False
         while not self._stopped:
-            time.sleep(period)
-            engine = self._engine()
-            if engine is None:
-                return
-            _increment_epoch(_address(engine.ptr()))
-            del engine
-            self.generation += 1
-            if self.active:
-                self.active = False
-                continue
+            time.sleep(tick if long_call else watch)
+            now = self._calls()
+            long_call = any(depth and seen.get(key, (-1, 0))[0] == calls for key, (calls, depth) in now.items())
+            if long_call:
+                engine = self._engine()
+                if engine is None:
+                    return
+                _increment_epoch(_address(engine.ptr()))
+                del engine
+            elif now == seen:
+                self._park()
+                now = self._calls()
+            seen = now
+
+    def _park(self) -> None:
+        with self._mutex:
+            self.parked = True
+        before = self._calls()
+        if any(depth for _, depth in before.values()):  # a call began meanwhile (it may have seen parked)
             with self._mutex:
-                self.parked = True
-            if self._busy():
-                with self._mutex:
-                    if self.parked:
-                        self.parked = False
-                    else:
-                        self._wake.acquire()  # a VM unparked us meanwhile: consume that wake-up
-                continue
-            self._wake.acquire()
+                if self.parked:
+                    self.parked = False
+                else:
+                    self._wake.acquire()  # consume the wake-up it gave
+            return
+        self._wake.acquire()
 
 
 def _first_line(text: str) -> str:
@@ -433,15 +444,13 @@ class Vm:
         self.failed: VmTrap | None = None
         self.memory: GuestMemory | None = None
         self.max_memory_bytes = max_memory_bytes
-        self._tick_ms = engine.epoch_tick_ms
-        self._armed_at = -1  # the ticker generation when the deadline was last armed
-        self._armed_thread = 0
-        self._armed_cpu_ns = 0  # CPU time of that thread then
-        self._deadline_ticks = 1
-        self._budget_ns = 0
-        self._deadline_hit = False
-        self.set_deadline(deadline_ms)
+        self.calls = 0  # outermost guest calls so far (the ticker watches it)
         self.depth = 0
+        self._budget_ns = 0
+        self.set_deadline(deadline_ms)
+        self._checked_call = -1  # the call whose CPU time the deadline callback measures...
+        self._call_cpu_ns = 0  # ...from this thread CPU time on
+        self._deadline_hit = False
         self._host_error: BaseException | None = None
         # One trap out-slot per nesting level: a nested call (the allocator inside a host function) must not
         # leave its trap pointer where the outer call's result is read (that would free it twice).
@@ -452,7 +461,7 @@ class Vm:
         self.store.set_limits(memory_size=max_memory_bytes)
         self._ctx = _address(self.store._context())
         self._ctx_arg = ctypes.c_void_p(self._ctx)
-        _set_deadline(self._ctx, self._deadline_ticks)
+        _set_deadline(self._ctx, 1)  # the next epoch increment runs the deadline callback
         _set_deadline_callback(_address(self.store.ptr()), _ON_DEADLINE_ADDRESS, None, None)
         self._ticker.register(self)
         self._exports: dict[str, Any] = {}
@@ -470,32 +479,20 @@ class Vm:
             self._bind_memory(mem._memory)
 
     def set_deadline(self, deadline_ms: int) -> None:
-        """CPU budget for each outermost guest call from now on. It is counted from the arming, which may
-        precede the call by up to a tick, hence the extra tick; the epoch deadline only says when to check."""
-        self._deadline_ticks = -(-deadline_ms // self._tick_ms) + 1
-        self._budget_ns = (deadline_ms + self._tick_ms) * 1_000_000
-        self._armed_at = -1
-
-    def _arm(self) -> None:
-        ticker = self._ticker
-        self._armed_at = ticker.generation
-        self._armed_thread = threading.get_ident()
-        self._armed_cpu_ns = time.thread_time_ns()
-        _set_deadline(self._ctx, self._deadline_ticks)
-        ticker.active = True
-        if ticker.parked:
-            ticker.unpark()
+        """CPU budget of each outermost guest call from now on."""
+        self._budget_ns = deadline_ms * 1_000_000
 
     def deadline_reached(self, delta: Any) -> int:
-        """The epoch deadline passed during a call: extend it by the CPU budget left, or fail the call."""
-        if self._armed_thread != threading.get_ident():  # armed on another thread: count from now
-            self._armed_thread = threading.get_ident()
-            self._armed_cpu_ns = time.thread_time_ns()
-        left = self._budget_ns - (time.thread_time_ns() - self._armed_cpu_ns)
-        if left <= 0:
+        """The epoch moved during a call (the ticker saw it run long): start measuring its CPU time, or
+        fail it once that exceeds the budget; otherwise check again at the next tick."""
+        now = time.thread_time_ns()
+        if self._checked_call != self.calls:
+            self._checked_call = self.calls
+            self._call_cpu_ns = now
+        elif now - self._call_cpu_ns >= self._budget_ns:
             self._deadline_hit = True
             return int(_error_new(b"callback exceeded its CPU deadline") or 0)
-        delta[0] = max(1, -(-left // (self._tick_ms * 1_000_000)))
+        delta[0] = 1
         return 0
 
     def _bind_memory(self, struct: Any) -> None:
@@ -605,9 +602,11 @@ class GuestFunc:
             buf[0 : 4 * len(args) : 4] = args  # type: ignore[call-overload]  # (typeshed: a list; a tuple works)
         previous = _current.vm
         _current.vm = vm
-        vm.depth = depth + 1  # published before `_arm` reads `parked` (see _Ticker)
-        if not depth and vm._ticker.generation != vm._armed_at:
-            vm._arm()
+        vm.depth = depth + 1
+        if not depth:
+            vm.calls += 1
+            if vm._ticker.parked:  # read after publishing depth and calls (see _Ticker)
+                vm._ticker.unpark()
         trap = vm._traps[depth]
         trap.value = None
         try:

@@ -43,6 +43,7 @@ _SIZE, _DATA, _DATA_END, _TRAILERS, _DONE = range(5)
 # Stand-in messages h11 is told we sent (see the module docstring); events are immutable, so built once.
 _STAND_IN_RESPONSE = h11.Response(status_code=200, headers=[(b"content-length", b"0")])
 _END = h11.EndOfMessage()
+_STAND_IN_REQUESTS: dict[tuple[bytes, bool], h11.Request] = {}  # by method and upgrade
 _MAX_LINE = 64 * 1024
 
 
@@ -214,10 +215,11 @@ class _H11Parser:
                 self._coding = value.strip(b" \t")  # h11 lowercases it; values are kept as received
 
     def _fields(self, fields: list[tuple[bytes, bytes]]) -> None:
+        # Every value checked in one search (joined by a tab, which values may hold) before any is handed on.
+        if invalid_value(b"\t".join([value for _, value in fields])):
+            raise self._error("invalid character in a header value")
         on_header = self._codec.on_header
         for name, value in fields:
-            if invalid_value(value):
-                raise self._error("invalid character in a header value")
             if self._coding is not None and name.lower() == b"transfer-encoding":
                 value = self._coding
             on_header(name, value)
@@ -313,10 +315,15 @@ class H11ResponseParser(_H11Parser):
         elif conn.their_state is not h11.IDLE:
             # h11 has no HTTP/1.0 keep-alive; the codec only sends again on a connection it judged reusable.
             conn = self._conn = self._new_connection(b"")
-        headers = [(b"host", b"upstream")]
-        if upgrade:
-            headers += [(b"connection", b"upgrade"), (b"upgrade", b"tunnel")]
-        conn.send(h11.Request(method=method, target=b"/", headers=headers))
+        request = _STAND_IN_REQUESTS.get((method, upgrade))
+        if request is None:
+            headers = [(b"host", b"upstream")]
+            if upgrade:
+                headers += [(b"connection", b"upgrade"), (b"upgrade", b"tunnel")]
+            request = h11.Request(method=method, target=b"/", headers=headers)
+            if method in METHODS:  # a bounded cache: a filter may set any method
+                _STAND_IN_REQUESTS[method, upgrade] = request
+        conn.send(request)
         self._bodiless = method == b"HEAD"
         conn.send(_END)
         self._head = bytearray()  # h11 holds nothing yet: empty lines before the response are skipped, as llhttp

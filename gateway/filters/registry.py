@@ -27,6 +27,7 @@ class FactoryContext:
     node: Node
     wasm_vms: VmRegistry
     validate_only: bool
+    buffer_limit: int  # the listener's per_connection_buffer_limit_bytes: what a filter may hold of a body
 
 
 Builder = Callable[[object, str, FactoryContext], FilterFactory]
@@ -44,7 +45,15 @@ def _wasm(config: object, path: str, ctx: FactoryContext) -> FilterFactory:
 
     assert isinstance(config, Wasm)
     return wasm_filter_factory(
-        config, path, ctx.stats, ctx.cluster_manager, ctx.loop, ctx.node, ctx.wasm_vms, ctx.validate_only
+        config,
+        path,
+        ctx.stats,
+        ctx.cluster_manager,
+        ctx.loop,
+        ctx.node,
+        ctx.wasm_vms,
+        ctx.validate_only,
+        ctx.buffer_limit,
     )
 
 

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("gateway.http")
 
 _NO_ROUTE: object = object()
+_REQUEST_TOO_LARGE = "request_payload_too_large"
+_RESPONSE_TOO_LARGE = "response_payload_too_large"
 
 
 def _noop_headers(headers: HeaderMap, end_stream: bool) -> None:
@@ -81,6 +83,7 @@ class ActiveStream:
             limit,
             self._request_too_large,
             conn.read_disable_for_stream,
+            terminal=True,
         )
         self.encoder = self._new_encoder()
         self._route: object = None  # None: not resolved yet; _NO_ROUTE: resolved to nothing
@@ -119,7 +122,18 @@ class ActiveStream:
         self.last_activity = time.monotonic()
         if end_stream:
             self._request_ended()
-        self.decoder.on_data(bytearray(data), end_stream)
+        limit = self.decoder.buffer_limit
+        if len(data) <= limit:
+            self.decoder.on_data(bytearray(data), end_stream)
+            return
+        # One read may hold more than the buffer limit; Envoy's reads never do, so filters see chunks of at most
+        # the limit and a filter that buffers the body meets the limit the same way whatever the read size.
+        view = memoryview(data)
+        for start in range(0, len(data), limit):
+            if self.done:
+                return
+            last = start + limit >= len(data)
+            self.decoder.on_data(bytearray(view[start : start + limit]), end_stream and last)
 
     def decode_trailers(self, trailers: HeaderMap) -> None:
         self._request_ended()
@@ -188,16 +202,29 @@ class ActiveStream:
             info.set_flag(flag)
         if details:
             info.response_code_details = details
-        if self.response_started or self._local_reply_in_progress:
-            # Headers are gone (or a reply is being encoded already): nothing left but to reset.
+            # Counted here whoever found the body too large: the chain's buffer, or a filter holding it (Wasm).
+            if details == _REQUEST_TOO_LARGE:
+                self._conn.stats.rq_too_large.inc()
+            elif details == _RESPONSE_TOO_LARGE:
+                self._conn.stats.rs_too_large.inc()
+        if self.response_started:
+            # Headers are gone: nothing left but to reset.
             log.debug("local reply %d after response start; resetting stream %d", status, self._stream_id)
             self.reset_stream(flag or ResponseFlag.LOCAL_RESET, details)
+            return
+        reply = local_reply_headers(status, body, headers)
+        if self._local_reply_in_progress:
+            # A filter answered a local reply's encoding with another one: as Envoy's sendDirectLocalReply, this one
+            # goes straight to the client, past the filters, so a reply cannot recurse.
+            self.encoder.aborted = True
+            self._write_headers(reply, not body)
+            if body and not self.done:
+                self._write_data(bytearray(body), True)
             return
         self._local_reply_in_progress = True
         self.decoder.aborted = True
         self.encoder.aborted = True
         self.encoder = self._new_encoder()
-        reply = local_reply_headers(status, body, headers)
         if body:
             self.encoder.on_headers(reply, False)
             if not self.done and not self.encoder.aborted:
@@ -269,16 +296,15 @@ class ActiveStream:
 
     # -- buffer overflows --
     def _request_too_large(self) -> None:
-        self._conn.stats.rq_too_large.inc()
-        self.send_local_reply(413, b"Payload Too Large", details="request_payload_too_large")
+        self.send_local_reply(413, b"Payload Too Large", details=_REQUEST_TOO_LARGE)
 
     def _response_too_large(self) -> None:
-        self._conn.stats.rs_too_large.inc()
         if self.response_started:
-            self.reset_stream(ResponseFlag.LOCAL_RESET, "response_payload_too_large")
+            self._conn.stats.rs_too_large.inc()
+            self.reset_stream(ResponseFlag.LOCAL_RESET, _RESPONSE_TOO_LARGE)
         else:
             self._local_reply_in_progress = False
-            self.send_local_reply(500, b"Internal Server Error", details="response_payload_too_large")
+            self.send_local_reply(500, b"Internal Server Error", details=_RESPONSE_TOO_LARGE)
 
     # -- the encode path's sink: the codec --
     def _write_headers(self, headers: HeaderMap, end_stream: bool) -> None:

@@ -53,6 +53,7 @@ class FilterChain:
         "_trailers_seen",
         "end_seen",
         "aborted",
+        "_consumer",
     )
 
     def __init__(
@@ -65,8 +66,12 @@ class FilterChain:
         buffer_limit: int,
         on_overflow: Callable[[], None],
         on_watermark: Callable[[bool], None],
+        terminal: bool = False,
     ) -> None:
         self._filters = filters
+        # With ``terminal`` the last filter consumes every part itself (the router): its stop statuses say "taken",
+        # not "hold here", so they never occupy the one stop point earlier filters may need.
+        self._consumer = len(filters) - 1 if terminal else len(filters)
         self._decode = decode
         self._sink_headers = sink_headers
         self._sink_data = sink_data
@@ -139,12 +144,13 @@ class FilterChain:
         end = self._headers_end
         filters = self._filters
         decode = self._decode
+        consumer = self._consumer
         for i in range(start, len(filters)):
             f = filters[i]
             status = f.decode_headers(headers, end) if decode else f.encode_headers(headers, end)
             if self.aborted:
                 return
-            if status == _CONTINUE:
+            if status == _CONTINUE or i == consumer:
                 continue
             self.stop_at = i
             self._headers_held = True
@@ -156,12 +162,13 @@ class FilterChain:
     def _run_data(self, start: int, data: bytearray, end: bool) -> None:
         filters = self._filters
         decode = self._decode
+        consumer = self._consumer
         for i in range(start, len(filters)):
             f = filters[i]
             status = f.decode_data(data, end) if decode else f.encode_data(data, end)
             if self.aborted:
                 return
-            if status == _CONTINUE:
+            if status == _CONTINUE or i == consumer:
                 continue
             self.stop_at = i
             self._deliver = True
@@ -177,7 +184,7 @@ class FilterChain:
             status = self._call_trailers(filters[i], trailers)
             if self.aborted:
                 return
-            if status != TrailersStatus.CONTINUE:
+            if status != TrailersStatus.CONTINUE and i != self._consumer:
                 self.stop_at = i
                 self._deliver = False
                 self._trailers = trailers

@@ -86,7 +86,16 @@ def build(bootstrap: Bootstrap, loop: asyncio.AbstractEventLoop, http1_codec: st
                 )
                 continue
             path = _HCM_PATH.format(i=i, j=j)
-            ctx = FactoryContext(stats, cluster_manager, hcm.stat_prefix, loop, bootstrap.node, wasm_vms, validate_only)
+            ctx = FactoryContext(
+                stats,
+                cluster_manager,
+                hcm.stat_prefix,
+                loop,
+                bootstrap.node,
+                wasm_vms,
+                validate_only,
+                listener.per_connection_buffer_limit_bytes,
+            )
             settings = _hcm_settings(hcm, path, ctx, http1_codec, listener, errors, access_logs)
             if settings is not None:
                 plans.append(_plan(listener, settings, HcmStats(stats, hcm.stat_prefix)))

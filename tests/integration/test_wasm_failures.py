@@ -131,11 +131,6 @@ class _SlowHandler(logging.Handler):
         time.sleep(0.15)  # a log sink that blocks (a full pipe, a slow disk)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="abi/vm.py: the epoch ticker advances with wall-clock time, so time spent in the host (or preempted by "
-    "the OS) counts against the guest's 100 ms CPU deadline",
-)
 async def test_time_blocked_in_the_host_does_not_count_against_the_cpu_deadline(tmp_path: Path) -> None:
     logger = logging.getLogger("gateway.wasm.log_then_call")
     handler = _SlowHandler()

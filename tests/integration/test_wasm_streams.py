@@ -8,8 +8,6 @@ import asyncio
 import json
 from pathlib import Path
 
-import pytest
-
 from tests.integration.harness import Client, basic_config, echo_upstream, gateway, port_of, request
 from tests.integration.wasm_fixtures import BODY_REWRITE, HOLD_BODY_THEN_RESUME
 from tests.integration.wasm_support import (
@@ -75,22 +73,12 @@ async def test_local_replies_from_the_request_and_the_response_phase(tmp_path: P
     assert after.json()["headers"]["x-survivor"] == "local_response_twice"  # type: ignore[index]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gateway/http: a local reply sent while another local reply's headers are being encoded resets the "
-    "stream; Envoy sends it straight to the client (sendDirectLocalReply)",
-)
 async def test_a_local_reply_from_the_response_path_of_a_local_reply_reaches_the_client(tmp_path: Path) -> None:
     async with echo_upstream() as up, gateway(_local_response_config(tmp_path, up)) as gw:
         recursive = await request(port_of(gw), "GET", "/", headers=[("x-trigger", "R")])
     assert (recursive.status, recursive.body) == (500, b"again")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gateway/http/filter_chain.py: while the router holds the decode stop point, a data stop of an earlier "
-    "filter is ignored and continue_decoding() from it releases the router's stop point instead",
-)
 async def test_a_body_held_at_end_of_stream_goes_upstream_when_the_plugin_resumes(tmp_path: Path) -> None:
     filters = wasm_filter("hold_body", compile_wat(HOLD_BODY_THEN_RESUME, tmp_path))
     async with echo_upstream() as up, gateway(basic_config(up, http_filters=filters)) as gw:

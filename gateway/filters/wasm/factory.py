@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from abi.errors import PluginLoadError
+from abi.limits import DEFAULT_LIMITS, Limits
 from abi.plugin import Plugin, PluginConfig
 from abi.runtime import VmRegistry, load_module
 from abi.types import FailurePolicy
@@ -46,7 +48,7 @@ def plugin_name(model: PluginConfigModel) -> str:
     return model.name or model.root_id or "unnamed"
 
 
-def plugin_config(model: PluginConfigModel) -> PluginConfig:
+def plugin_config(model: PluginConfigModel, limits: Limits = DEFAULT_LIMITS) -> PluginConfig:
     env_vars = model.vm_config.environment_variables
     environment = {key: os.environ[key] for key in env_vars.host_env_keys if key in os.environ}
     environment.update(env_vars.key_values)
@@ -58,6 +60,7 @@ def plugin_config(model: PluginConfigModel) -> PluginConfig:
         vm_configuration=model.vm_config.configuration,
         environment=environment,
         failure_policy=FailurePolicy(model.effective_failure_policy.value),
+        limits=limits,
     )
 
 
@@ -66,12 +69,13 @@ def start_plugin(
     path: str,
     host: GatewayPluginHost,
     registry: VmRegistry,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Plugin:
     """Compile and start one plugin; ``path`` is the YAML path of the PluginConfig."""
     code = read_code(model.vm_config.code, f"{path}.vm_config.code.local")
     try:
         module = load_module(code, plugin_name(model))
-        return Plugin(module, plugin_config(model), host, registry)
+        return Plugin(module, plugin_config(model, limits), host, registry)
     except PluginLoadError as e:
         raise ConfigError(path, str(e)) from None
 
@@ -85,10 +89,13 @@ def wasm_filter_factory(
     node: Node,
     registry: VmRegistry,
     validate_only: bool,
+    buffer_limit: int,
 ) -> FilterFactory:
     model = config.config
     host = GatewayPluginHost(plugin_name(model), loop, stats, cluster_manager, node)
-    plugin = start_plugin(model, f"{path}.config", host, registry)
+    # A body the plugin holds counts against the listener's buffer limit, as Envoy's filter manager buffers it.
+    limits = replace(DEFAULT_LIMITS, max_buffer_bytes=buffer_limit)
+    plugin = start_plugin(model, f"{path}.config", host, registry, limits)
     if validate_only:
         # The throwaway VM proved the plugin starts and accepts its configuration; nothing will serve.
         plugin.close()

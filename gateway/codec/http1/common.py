@@ -8,7 +8,7 @@ state machines, limits and smuggling checks live once, in the codecs, and a back
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from http import HTTPStatus
 from operator import itemgetter
 from typing import Protocol
@@ -127,9 +127,17 @@ def over_limits(fields: list[Pair], size: int, max_bytes: int, max_count: int) -
     return size > max_bytes
 
 
-def connection_tokens(value: bytes) -> set[bytes]:
+# The usual Connection values, tokenized once (many peers send one on every message).
+_USUAL_CONNECTION = {
+    value: frozenset((value.lower(),))
+    for value in (b"keep-alive", b"Keep-Alive", b"close", b"Close", b"upgrade", b"Upgrade")
+}
+
+
+def connection_tokens(value: bytes) -> Set[bytes]:
     """The lowercase tokens of a Connection header value (``b"Keep-Alive, Upgrade"`` -> {keep-alive, upgrade})."""
-    return {t.strip().lower() for t in value.split(b",")}
+    tokens = _USUAL_CONNECTION.get(value)
+    return tokens if tokens is not None else {t.strip().lower() for t in value.split(b",")}
 
 
 # A Content-Length is digits only (no sign, no list, no spaces), as llhttp and Envoy accept it; 18 digits at most.

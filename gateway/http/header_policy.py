@@ -162,9 +162,11 @@ def mutate_request_headers(headers: HeaderMap, info: StreamInfo, settings: HcmSe
     if headers.get(b":scheme") != scheme:
         headers.set(b":scheme", scheme)
     peer_ip = conn.remote_address[0]
+    external = False
     if settings.use_remote_address:
         info.downstream_remote_address = conn.remote_address
-        if _is_internal(peer_ip):
+        external = not _is_internal(peer_ip)
+        if not external:
             headers.set(b"x-envoy-internal", b"true")
         else:
             if any(name in _ENVOY_INTERNAL_HEADERS for name, _ in headers.pairs()):
@@ -183,8 +185,8 @@ def mutate_request_headers(headers: HeaderMap, info: StreamInfo, settings: HcmSe
         if request_id is None:
             request_id = new_request_id()
             headers.add(b"x-request-id", request_id)
-        elif settings.use_remote_address and not settings.preserve_external_request_id:
-            request_id = new_request_id()  # the edge does not trust an external request id
+        elif external and not settings.preserve_external_request_id:
+            request_id = new_request_id()  # the edge does not trust a request id from an external client
             headers.set(b"x-request-id", request_id)
         info.request_id = request_id.decode("latin-1")
     if settings.via:

@@ -51,6 +51,13 @@ def test_edge_replaces_external_request_id_unless_preserved() -> None:
         assert headers.get(b"x-forwarded-for") == b"192.0.2.7"
 
 
+def test_edge_keeps_the_request_id_of_an_internal_client() -> None:
+    headers = HeaderMap([(b":method", b"GET"), (b":path", b"/"), (b"x-request-id", b"from-inside")])
+    info = StreamInfo(ConnectionInfo(1, ("10.1.2.3", 5555), ("127.0.0.1", 80)))
+    mutate_request_headers(headers, info, _settings(use_remote_address=True))
+    assert headers.get(b"x-request-id") == b"from-inside"
+
+
 def test_upgrade_keeps_its_headers_and_other_hop_by_hop_go() -> None:
     headers = HeaderMap(
         [

@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from abi.plugin import Plugin
 from abi.runtime import VmRegistry
 from gateway.config.model import HttpFilter as HttpFilterConfig
 from gateway.config.model import Node, Router, Wasm
@@ -28,6 +29,7 @@ class FactoryContext:
     wasm_vms: VmRegistry
     validate_only: bool
     buffer_limit: int  # the listener's per_connection_buffer_limit_bytes: what a filter may hold of a body
+    plugins: list[Plugin]  # every Wasm plugin started, closed (proxy_on_done) when the server stops
 
 
 Builder = Callable[[object, str, FactoryContext], FilterFactory]
@@ -54,6 +56,7 @@ def _wasm(config: object, path: str, ctx: FactoryContext) -> FilterFactory:
         ctx.wasm_vms,
         ctx.validate_only,
         ctx.buffer_limit,
+        ctx.plugins,
     )
 
 

@@ -56,7 +56,7 @@ class BuiltServer:
     cluster_manager: ClusterManagerImpl
     listeners: list[ListenerPlan]
     access_logs: list[AccessLog]
-    wasm_services: list[Plugin]
+    wasm_plugins: list[Plugin]  # bootstrap services and HTTP filter plugins, closed at shutdown
 
 
 def build(bootstrap: Bootstrap, loop: asyncio.AbstractEventLoop, http1_codec: str, validate_only: bool) -> BuiltServer:
@@ -75,6 +75,7 @@ def build(bootstrap: Bootstrap, loop: asyncio.AbstractEventLoop, http1_codec: st
     except ConfigError as e:
         errors.errors.append(e)
         services = []
+    plugins = list(services)
     access_logs: list[AccessLog] = []
     for i, listener in enumerate(bootstrap.static_resources.listeners):
         for j, network_filter in enumerate(listener.filter_chains[0].filters):
@@ -95,14 +96,15 @@ def build(bootstrap: Bootstrap, loop: asyncio.AbstractEventLoop, http1_codec: st
                 wasm_vms,
                 validate_only,
                 listener.per_connection_buffer_limit_bytes,
+                plugins,
             )
             settings = _hcm_settings(hcm, path, ctx, http1_codec, listener, errors, access_logs)
             if settings is not None:
                 plans.append(_plan(listener, settings, HcmStats(stats, hcm.stat_prefix)))
     if validate_only or errors.errors:
-        close_services(services)  # started only to prove they start
+        close_services(plugins)  # started only to prove they start
     errors.raise_if_any()
-    return BuiltServer(stats, cluster_manager, plans, access_logs, services)
+    return BuiltServer(stats, cluster_manager, plans, access_logs, plugins)
 
 
 def _plan(listener: ListenerConfig, settings: HcmSettings, hcm_stats: HcmStats) -> ListenerPlan:

@@ -142,7 +142,7 @@ class Server:
         if self.built is not None:
             await self.built.cluster_manager.close()
             close_all(self.built.access_logs)
-            close_services(self.built.wasm_services)
+            close_services(self.built.wasm_plugins)
 
     # -- AdminContext --
     @property

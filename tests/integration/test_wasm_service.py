@@ -38,7 +38,8 @@ async def test_service_ticks_and_shares_data_and_queues_with_http_plugins(tmp_pa
     async with echo_upstream() as up:
         config = ADMIN + _service(service, vm_id) + basic_config(up, http_filters=client_plugin)
         async with gateway(config) as gw:
-            assert gw.built is not None and len(gw.built.wasm_services) == 1
+            # The service and the HTTP filter's plugin, both closed with the server.
+            assert gw.built is not None and len(gw.built.wasm_plugins) == 2
 
             async def ticked() -> bool:
                 return (await stats(gw)).get("wasmcustom.service.ticks", 0) >= 2
@@ -50,8 +51,8 @@ async def test_service_ticks_and_shares_data_and_queues_with_http_plugins(tmp_pa
             second = (await client.request("GET", "/second")).json()["headers"]
             await client.close()
             counters = await stats(gw)
-            service_plugin = gw.built.wasm_services[0]
-        assert service_plugin.vm is None  # closed with the server
+            plugins = list(gw.built.wasm_plugins)
+        assert all(plugin.vm is None for plugin in plugins)  # closed with the server
     assert isinstance(first, dict) and isinstance(second, dict)
     assert first["x-service-ticked"] == "yes"
     assert "x-service-last" not in first

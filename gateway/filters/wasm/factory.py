@@ -90,7 +90,10 @@ def wasm_filter_factory(
     registry: VmRegistry,
     validate_only: bool,
     buffer_limit: int,
+    started: list[Plugin],
 ) -> FilterFactory:
+    """The filter factory of one plugin; the plugin joins ``started`` (the server closes them at shutdown), or, in
+    validate mode, is closed at once."""
     model = config.config
     host = GatewayPluginHost(plugin_name(model), loop, stats, cluster_manager, node)
     # A body the plugin holds counts against the listener's buffer limit, as Envoy's filter manager buffers it.
@@ -99,4 +102,6 @@ def wasm_filter_factory(
     if validate_only:
         # The throwaway VM proved the plugin starts and accepts its configuration; nothing will serve.
         plugin.close()
+    else:
+        started.append(plugin)
     return lambda: WasmFilter(plugin)

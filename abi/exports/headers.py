@@ -19,7 +19,7 @@ def _map(state: AbiState, map_type: int) -> Pairs | None:
     """The map readable now, or None when unavailable."""
     if map_type <= MapType.HTTP_RESPONSE_TRAILERS:
         stream = state.stream()
-        return stream.maps.get(map_type) if stream is not None else None
+        return None if stream is None else stream.maps.get(map_type)
     callout = state.callout
     if callout is None:
         return None
@@ -90,7 +90,7 @@ def proxy_get_header_map_value(
 def _fits(state: AbiState, target: Pairs, key: bytes, value: bytes, replacing: bool) -> bool:
     """A plugin must not grow a map past the pairs limits (a header bomb)."""
     limits = state.limits
-    if len(target) + 1 > limits.max_pairs_count and not (replacing and any(k == key for k, _ in target)):
+    if len(target) >= limits.max_pairs_count and not (replacing and any(k == key for k, _ in target)):
         return False
     # An upper bound (the replaced entries are counted too) computed at C speed.
     return sum(map(len, chain.from_iterable(target))) + len(key) + len(value) <= limits.max_pairs_bytes
@@ -106,7 +106,9 @@ def proxy_add_header_map_value(
 ) -> int:
     if map_type > _LAST_MAP:
         return BAD_ARGUMENT
-    key, value = _key_value(state, key_ptr, key_len, value_ptr, value_len)
+    memory = state.memory
+    key = memory.read(key_ptr, key_len).lower()
+    value = memory.read(value_ptr, value_len)
     target = _writable(state, map_type)
     if target is None or not _fits(state, target, key, value, replacing=False):
         return BAD_ARGUMENT

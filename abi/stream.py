@@ -112,12 +112,15 @@ class HttpStream:
         if self.state is not _NEW:
             return None
         plugin = self.plugin
+        if not (plugin.exports[callback] or plugin.creates_contexts):
+            vm = plugin.vm  # nothing to call: only the failure policy applies (a healthy VM: one check)
+            if (vm is None or vm.vm.failed is not None) and plugin.live_vm() is None and fail_if_unavailable:
+                self._fail()
+            return None
         live = plugin.live_vm()
         if live is None:
             if fail_if_unavailable:
                 self._fail()
-            return None
-        if not (plugin.exports[callback] or plugin.creates_contexts):
             return None
         vm, root = live
         context_id = vm.next_context_id
@@ -175,7 +178,7 @@ class HttpStream:
         """Whether a failed stream answers "stop": never when fail-open; always for the callback that failed
         and on the request path (nothing more goes upstream); on the response path only until our 503
         has been sent, so that reply passes. A stream still NEW had nothing to call: Continue."""
-        if self.plugin.fail_open or self.state is _NEW:
+        if self.state is _NEW or self.plugin.fail_open:
             return False
         return failing_call or direction == REQUEST or not self._failure_replied
 

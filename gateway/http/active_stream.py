@@ -47,6 +47,15 @@ def _noop_trailers(trailers: HeaderMap) -> None:
     pass
 
 
+def _ignore_flag(flag: bool) -> None:
+    pass
+
+
+# What a finished stream's chains become: no filters, nothing held, every input ignored.
+_FINISHED_CHAIN = FilterChain((), True, _noop_headers, _noop_data, _noop_trailers, 0, lambda: None, _ignore_flag)
+_FINISHED_CHAIN.aborted = True
+
+
 class ActiveStream:
     __slots__ = (
         "_conn",
@@ -398,3 +407,8 @@ class ActiveStream:
                 f.on_destroy()
             except Exception:
                 log.exception("on_destroy failed on stream %d", self._stream_id)
+        # Break the stream <-> chains <-> filters cycles now, so the stream is freed by reference counting rather
+        # than by the cyclic garbage collector (which cost ~8% of the CPU under load).
+        self.filters = []
+        self._watermark_callbacks = None
+        self.decoder = self.encoder = _FINISHED_CHAIN

@@ -127,6 +127,8 @@ class FilterChain:
 
     def add_held(self, data: bytes) -> None:
         """A stopped filter hands over body bytes it kept itself; they continue after it on resume."""
+        if self.aborted:
+            return
         if self.buffer is None:
             self.buffer = bytearray(data)
             self._buffer_seen = True

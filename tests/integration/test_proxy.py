@@ -205,3 +205,13 @@ async def test_stats_count_requests_by_class() -> None:
         assert counters["http.ingress_http.downstream_rq_5xx"] == 1
         assert counters["cluster.upstream.upstream_rq_201"] == 1
         assert counters["cluster.upstream.upstream_rq_503"] == 1
+
+
+async def test_the_h11_backend_proxies_keep_alive_traffic_both_ways() -> None:
+    async with echo_upstream() as up, gateway(basic_config(up), http1_codec="h11") as gw:
+        client = await Client.connect(port_of(gw))
+        for i in range(4):  # every request after the first reuses the upstream connection too
+            r = await client.request("POST", f"/h11/{i}", body=b"x" * (i * 1000))
+            assert r.status == 200, r.body
+            assert r.json()["path"] == f"/h11/{i}" and r.json()["body_bytes"] == i * 1000
+        await client.close()

@@ -31,8 +31,9 @@ def wasm() -> dict[str, Path]:
     """Paths of the built plugins, (re)building them first when node and npm are available."""
     outputs = {name: BUILD / f"{name}.wasm" for name in PLUGINS}
     if shutil.which("node") and shutil.which("npm"):
-        build = subprocess.run([str(ROOT / "scripts" / "build-interop.sh")], capture_output=True, text=True,
-                               timeout=600)
+        build = subprocess.run(
+            [str(ROOT / "scripts" / "build-interop.sh")], capture_output=True, text=True, timeout=600
+        )
         assert build.returncode == 0, f"scripts/build-interop.sh failed:\n{build.stdout}\n{build.stderr}"
     elif not all(path.exists() for path in outputs.values()):
         pytest.skip("node and npm are needed to build the AssemblyScript plugins (scripts/build-interop.sh)")
@@ -88,8 +89,7 @@ def test_headers_plugin_rewrites_response_headers_from_request_values(wasm: dict
     h = load(wasm["headers"], "as_headers", HEADERS_CONFIG)
     s = h.stream()
     s.send_request_headers({**REQUEST, "x-request-id": "req-42"})
-    decision = s.send_response_headers({":status": "200", "server": "upstream", "x-internal": "1"},
-                                       end_of_stream=True)
+    decision = s.send_response_headers({":status": "200", "server": "upstream", "x-internal": "1"}, end_of_stream=True)
     assert decision == CONTINUE
     assert s.response_header("x-response-added") == "yes"
     assert s.response_header_values("server") == ["gateway-test"]
@@ -217,8 +217,13 @@ def test_callout_carries_the_configured_request(wasm: dict[str, Path]) -> None:
     h, _ = start_callout(wasm, authorization="Bearer t0ken")
     [call] = h.http_calls
     assert call.cluster == "authz"
-    assert call.request.headers == [(b":method", b"GET"), (b":path", b"/check"), (b":authority", b"authz.internal"),
-                                    (b"x-original-path", b"/orders"), (b"authorization", b"Bearer t0ken")]
+    assert call.request.headers == [
+        (b":method", b"GET"),
+        (b":path", b"/check"),
+        (b":authority", b"authz.internal"),
+        (b"x-original-path", b"/orders"),
+        (b"authorization", b"Bearer t0ken"),
+    ]
     assert call.request.body == b""
     assert call.request.timeout_ms == 250
 

@@ -12,8 +12,10 @@ ROOT = Path(__file__).resolve().parents[2]
 INTEROP = ROOT / "tests" / "interop"
 
 pytestmark = [
-    pytest.mark.skipif(not (shutil.which("node") and shutil.which("npm")),
-                       reason="node and npm are needed to run scripts/build-interop.sh"),
+    pytest.mark.skipif(
+        not (shutil.which("node") and shutil.which("npm")),
+        reason="node and npm are needed to run scripts/build-interop.sh",
+    ),
     pytest.mark.timeout(600),  # a build from scratch takes about a minute on a busy machine
 ]
 

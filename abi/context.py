@@ -112,7 +112,8 @@ class StreamContext(Context):
     )
 
     def __init__(self, context_id: int, root: RootContext, host: StreamHost, owner: StreamOwner) -> None:
-        super().__init__(context_id, root)
+        self.id = context_id  # (Context's fields set here: one frame less per stream)
+        self.root = root
         self.host = host
         self.owner = owner
         self.maps: dict[int, Pairs] = {}  # readable now, by MapType value

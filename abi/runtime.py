@@ -153,7 +153,7 @@ class WasmVm(AbiState):
         # The spec's order: proxy_on_memory_allocate first, the deprecated malloc as fallback.
         allocator = self.vm.export("proxy_on_memory_allocate", 1, 1) or self.vm.export("malloc", 1, 1)
         if allocator is not None and self.vm.memory is not None:
-            self.vm.memory.set_allocator(allocator)
+            self.vm.memory.set_allocator(allocator.nested)
         self._start()
         self.vm.set_deadline(spec.limits.callback_deadline_ms)
 

@@ -117,12 +117,14 @@ class HttpStream:
             if (vm is None or vm.vm.failed is not None) and plugin.live_vm() is None and fail_if_unavailable:
                 self._fail()
             return None
-        live = plugin.live_vm()
-        if live is None:
-            if fail_if_unavailable:
-                self._fail()
-            return None
-        vm, root = live
+        vm, root = plugin.vm, plugin.root
+        if vm is None or root is None or not vm.alive(root):
+            live = plugin.live_vm()  # failed or closed: rebuilt unless backing off
+            if live is None:
+                if fail_if_unavailable:
+                    self._fail()
+                return None
+            vm, root = live
         context_id = vm.next_context_id
         vm.next_context_id = context_id + 1
         ctx = StreamContext(context_id, root, self.host, self)

@@ -589,6 +589,29 @@ class GuestFunc:
         self._buf = (ctypes.c_int32 * (4 * count))()
         self._buf_arg = ctypes.c_void_p(ctypes.addressof(self._buf))
 
+    def nested(self, arg: int) -> int:
+        """Call a one-argument export from inside a host function of the same VM (the allocator): no
+        deadline or ticker bookkeeping, the thread's current VM is already this one."""
+        vm = self._vm
+        depth = vm.depth
+        if vm.failed is not None or not depth or depth >= _MAX_NESTING:
+            return self(arg)  # the general path raises or does the bookkeeping
+        buf = self._buf
+        buf[0] = arg
+        vm.depth = depth + 1
+        trap = vm._traps[depth]
+        trap.value = None
+        try:
+            error: int | None = _call_unchecked(
+                vm._ctx_arg, self._func_arg, self._buf_arg, self._count_arg, vm._trap_args[depth]
+            )
+        finally:
+            vm.depth = depth
+        if error or trap.value:
+            vm.failed = vm._failure(error, trap.value)
+            raise vm.failed
+        return buf[0]
+
     def __call__(self, *args: int) -> int:
         """Run the export with `args` (i32 each); raises the VM's VmTrap if it fails (or failed before)."""
         vm = self._vm

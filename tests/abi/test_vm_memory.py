@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -101,6 +102,25 @@ def test_the_ticker_parks_when_idle_and_a_call_wakes_it() -> None:
     with pytest.raises(VmTrap) as info:  # the spinning call unparks it, so the deadline still fires
         vm.export("spin", 0, 1)()
     assert info.value.kind == TrapKind.DEADLINE
+
+
+def test_deadlines_hold_for_vms_spinning_on_several_threads() -> None:
+    engine = make_engine(None)
+    kinds: list[TrapKind] = []
+
+    def spin() -> None:
+        _, vm = instance(engine, deadline_ms=10)
+        try:
+            vm.export("spin", 0, 1)()
+        except VmTrap as trap:
+            kinds.append(trap.kind)
+
+    threads = [threading.Thread(target=spin) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert kinds == [TrapKind.DEADLINE] * 3
 
 
 def test_host_exception_becomes_a_contained_trap() -> None:

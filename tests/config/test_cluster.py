@@ -99,7 +99,7 @@ def test_circuit_breaker_defaults_and_high_priority() -> None:
         1024,
         3,
     )
-    assert high.track_remaining is True and high.max_connection_pools is None
+    assert high.track_remaining is True
 
 
 def test_typed_extension_protocol_options() -> None:
@@ -114,8 +114,6 @@ def test_typed_extension_protocol_options() -> None:
     options = _cluster(doc).http_options
     assert options.common_http_protocol_options.idle_timeout == 10.0
     assert options.common_http_protocol_options.max_requests_per_connection == 100
-    assert options.explicit_http_config is not None
-    assert options.explicit_http_config.http_protocol_options.enable_trailers is True
 
 
 def test_deprecated_cluster_http_options() -> None:
@@ -128,15 +126,12 @@ def test_deprecated_cluster_http_options() -> None:
     options = _cluster(doc).http_options
     assert options.common_http_protocol_options.max_requests_per_connection == 7
     assert options.common_http_protocol_options.idle_timeout == 20.0
-    assert options.explicit_http_config is not None
-    assert options.explicit_http_config.http_protocol_options.accept_http_10 is True
 
 
 def test_default_http_options() -> None:
     options = _cluster(seed()).http_options
     assert options.common_http_protocol_options.idle_timeout == 3600.0
     assert options.common_http_protocol_options.max_requests_per_connection == 0
-    assert options.explicit_http_config is None
 
 
 def test_deprecated_and_typed_options_together() -> None:

@@ -30,7 +30,7 @@ staticResources:
           xffNumTrustedHops: 2
           serverHeaderTransformation: PASS_THROUGH
           commonHttpProtocolOptions: {idleTimeout: 30s, maxHeadersCount: 50}
-          httpProtocolOptions: {acceptHttp10: true, defaultHostForHttp10: example.com}
+          httpProtocolOptions: {acceptHttp10: true, allowAbsoluteUrl: true}
           routeConfig:
             virtualHosts:
             - name: all
@@ -65,7 +65,6 @@ def test_lower_camel_case_names() -> None:
     assert manager.common_http_protocol_options.idle_timeout == 30.0
     assert manager.common_http_protocol_options.max_headers_count == 50
     assert manager.http_protocol_options.accept_http_10 is True
-    assert manager.http_protocol_options.default_host_for_http_10 == "example.com"
     route = manager.route_config.virtual_hosts[0].routes[0]
     assert route.match.path_separated_prefix == "/api" and route.match.case_sensitive is False
     assert route.route is not None and route.route.idle_timeout == 0.0 and route.route.prefix_rewrite == "/"
@@ -120,10 +119,10 @@ def test_durations(value: object, seconds: float) -> None:
 @given(st.integers(0, 10**6), st.integers(0, 999_999_999))
 def test_duration_text_and_object_agree(seconds: int, nanos: int) -> None:
     text, obj = seed(), seed()
-    hcm(text)["drain_timeout"] = f"{seconds}.{nanos:09d}s"
-    hcm(obj)["drain_timeout"] = {"seconds": seconds, "nanos": nanos}
-    assert _manager(text).drain_timeout == pytest.approx(_manager(obj).drain_timeout)
-    assert _manager(text).drain_timeout == pytest.approx(seconds + nanos / 1e9)
+    hcm(text)["request_timeout"] = f"{seconds}.{nanos:09d}s"
+    hcm(obj)["request_timeout"] = {"seconds": seconds, "nanos": nanos}
+    assert _manager(text).request_timeout == pytest.approx(_manager(obj).request_timeout)
+    assert _manager(text).request_timeout == pytest.approx(seconds + nanos / 1e9)
 
 
 @pytest.mark.parametrize("value", [1000, {"value": 1000}, "1000", {"value": "1000"}])

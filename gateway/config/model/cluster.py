@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
 from gateway.config.model.core import (
     Address,
-    Http1ProtocolOptions,
     HttpProtocolOptions,
     Locality,
     RoutingPriority,
@@ -64,7 +62,6 @@ class LbEndpoint:
     endpoint: Endpoint
     health_status: HealthStatus = HealthStatus.UNKNOWN
     load_balancing_weight: int = 1
-    metadata: Mapping[str, object] = field(default_factory=dict)  # Metadata.filter_metadata
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +83,7 @@ class ClusterLoadAssignment:
 
 @dataclass(frozen=True, slots=True)
 class Thresholds:
-    """``CircuitBreakers.Thresholds`` with Envoy's defaults; ``max_connection_pools`` None means unlimited."""
+    """``CircuitBreakers.Thresholds`` with Envoy's defaults (``max_connection_pools`` is refused: unlimited)."""
 
     priority: RoutingPriority = RoutingPriority.DEFAULT
     max_connections: int = 1024
@@ -94,7 +91,6 @@ class Thresholds:
     max_requests: int = 1024
     max_retries: int = 3
     track_remaining: bool = False
-    max_connection_pools: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,19 +106,12 @@ class CircuitBreakers:
 
 
 @dataclass(frozen=True, slots=True)
-class ExplicitHttpConfig:
-    """``HttpProtocolOptions.ExplicitHttpConfig``; only ``http_protocol_options`` (HTTP/1.1) is supported."""
-
-    http_protocol_options: Http1ProtocolOptions = field(default_factory=Http1ProtocolOptions)
-
-
-@dataclass(frozen=True, slots=True)
 class UpstreamHttpProtocolOptions:
     """``envoy.extensions.upstreams.http.v3.HttpProtocolOptions`` (renamed here: ``core.HttpProtocolOptions``
-    is another message), a cluster's ``typed_extension_protocol_options`` entry of that name."""
+    is another message), a cluster's ``typed_extension_protocol_options`` entry of that name. Upstreams are always
+    HTTP/1.1: ``explicit_http_config`` is checked but not kept."""
 
     common_http_protocol_options: HttpProtocolOptions = field(default_factory=HttpProtocolOptions)
-    explicit_http_config: ExplicitHttpConfig | None = None
 
 
 UPSTREAM_HTTP_PROTOCOL_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
@@ -154,7 +143,3 @@ class Cluster:
     http_options: UpstreamHttpProtocolOptions = field(default_factory=UpstreamHttpProtocolOptions)
     dns_refresh_rate: float = 5.0
     dns_lookup_family: DnsLookupFamily = DnsLookupFamily.AUTO
-    cleanup_interval: float = 5.0
-    close_connections_on_host_health_failure: bool = False
-    ignore_health_on_host_removal: bool = False
-    metadata: Mapping[str, object] = field(default_factory=dict)  # Metadata.filter_metadata

@@ -23,7 +23,6 @@ class SocketAddress:
     address: str
     port_value: int = 0
     protocol: SocketProtocol = SocketProtocol.TCP
-    ipv4_compat: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +129,8 @@ class HeadersWithUnderscoresAction(Enum):
 
 @dataclass(frozen=True, slots=True)
 class HttpProtocolOptions:
-    """``core.v3.HttpProtocolOptions`` (``common_http_protocol_options``), downstream and upstream alike.
+    """``core.v3.HttpProtocolOptions`` (``common_http_protocol_options``), downstream and upstream alike (each side
+    refuses the fields it does not apply, so they keep their defaults there).
 
     Durations of 0 mean "disabled", as in Envoy; ``max_requests_per_connection`` 0 means unlimited.
     """
@@ -139,20 +139,15 @@ class HttpProtocolOptions:
     max_connection_duration: float = 0.0
     max_headers_count: int = 100
     max_stream_duration: float = 0.0
-    headers_with_underscores_action: HeadersWithUnderscoresAction = HeadersWithUnderscoresAction.ALLOW
     max_requests_per_connection: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class Http1ProtocolOptions:
-    """``core.v3.Http1ProtocolOptions``."""
+    """``core.v3.Http1ProtocolOptions`` of the connection manager; its other fields are refused unless at their
+    default, or change nothing (``enable_trailers``)."""
 
-    allow_absolute_url: bool = True
     accept_http_10: bool = False
-    default_host_for_http_10: str = ""
-    enable_trailers: bool = False
-    allow_chunked_length: bool = False
-    override_stream_error_on_invalid_http_message: bool | None = None
 
 
 class RoutingPriority(Enum):

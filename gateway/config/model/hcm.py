@@ -71,7 +71,7 @@ class HttpConnectionManager:
     request_timeout: float = 0.0
     request_headers_timeout: float = 0.0
     stream_idle_timeout: float = 300.0
-    drain_timeout: float = 5.0
+    drain_timeout: float = 5.0  # only this default is accepted
     delayed_close_timeout: float = 1.0
     upgrade_configs: tuple[UpgradeConfig, ...] = ()
     path_with_escaped_slashes_action: PathWithEscapedSlashesAction = (

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 from collections.abc import Mapping
 
@@ -15,7 +16,6 @@ from gateway.config.model.cluster import (
     DiscoveryType,
     DnsLookupFamily,
     Endpoint,
-    ExplicitHttpConfig,
     HealthStatus,
     LbEndpoint,
     LbPolicy,
@@ -24,7 +24,7 @@ from gateway.config.model.cluster import (
     Thresholds,
     UpstreamHttpProtocolOptions,
 )
-from gateway.config.model.core import Http1ProtocolOptions, HttpProtocolOptions, RoutingPriority
+from gateway.config.model.core import HttpProtocolOptions, RoutingPriority
 from gateway.config.parse.common import (
     parse_address,
     parse_http1_protocol_options,
@@ -47,7 +47,7 @@ def parse_cluster(f: Fields) -> Cluster:
         "common_lb_config", "transport_socket", "protocol_selection", "upstream_connection_options", "filters",
         "load_balancing_policy", "lrs_server", "lrs_report_endpoint_metrics", "track_timeout_budgets",
         "upstream_config", "track_cluster_stats", "preconnect_policy", "connection_pool_per_downstream_connection",
-        "respect_dns_ttl",
+        "respect_dns_ttl", "close_connections_on_host_health_failure", "ignore_health_on_host_removal",
     )  # fmt: skip
     name = f.string("name", required=True)
     f.ctx.cluster_names.add(name)
@@ -76,11 +76,11 @@ def parse_cluster(f: Fields) -> Cluster:
         http_options=_parse_http_options(f),
         dns_refresh_rate=f.duration("dns_refresh_rate", 5.0, positive=True),
         dns_lookup_family=f.enum("dns_lookup_family", DnsLookupFamily, DnsLookupFamily.AUTO),
-        cleanup_interval=f.duration("cleanup_interval", 5.0, positive=True),
-        close_connections_on_host_health_failure=f.boolean("close_connections_on_host_health_failure"),
-        ignore_health_on_host_removal=f.boolean("ignore_health_on_host_removal"),
-        metadata=f.message("metadata", parse_metadata) or {},
     )
+    # Accepted, no effect, as in Envoy for these cluster types: cleanup_interval is for ORIGINAL_DST clusters,
+    # metadata for subset load balancing and extensions.
+    f.duration("cleanup_interval", 5.0, positive=True)
+    f.message("metadata", parse_metadata)
     if kind is DiscoveryType.LOGICAL_DNS and (load_assignment is not None or not f.has("load_assignment")):
         hosts = sum(len(loc.lb_endpoints) for loc in load_assignment.endpoints) if load_assignment else 0
         if hosts != 1:
@@ -98,8 +98,8 @@ def _parse_least_request_lb_config(f: Fields) -> LeastRequestLbConfig:
 def _parse_http_options(f: Fields) -> UpstreamHttpProtocolOptions:
     """The effective upstream HTTP options: the typed extension, or else the deprecated cluster fields."""
     typed = _parse_typed_extension_protocol_options(f)
-    common = f.message("common_http_protocol_options", parse_http_protocol_options)
-    http1 = f.message("http_protocol_options", parse_http1_protocol_options)
+    common = f.message("common_http_protocol_options", _parse_upstream_common_options)
+    f.message("http_protocol_options", parse_http1_protocol_options)
     max_requests = f.opt_uint32("max_requests_per_connection", wrapped=True)
     if typed is not None:
         for field in _DEPRECATED_HTTP_OPTIONS:
@@ -108,18 +108,12 @@ def _parse_http_options(f: Fields) -> UpstreamHttpProtocolOptions:
         return typed
     common = common or HttpProtocolOptions()
     if max_requests is not None:
-        common = HttpProtocolOptions(
-            idle_timeout=common.idle_timeout,
-            max_connection_duration=common.max_connection_duration,
-            max_headers_count=common.max_headers_count,
-            max_stream_duration=common.max_stream_duration,
-            headers_with_underscores_action=common.headers_with_underscores_action,
-            max_requests_per_connection=max_requests,
-        )
-    return UpstreamHttpProtocolOptions(
-        common_http_protocol_options=common,
-        explicit_http_config=ExplicitHttpConfig(http_protocol_options=http1) if http1 is not None else None,
-    )
+        common = dataclasses.replace(common, max_requests_per_connection=max_requests)
+    return UpstreamHttpProtocolOptions(common_http_protocol_options=common)
+
+
+def _parse_upstream_common_options(f: Fields) -> HttpProtocolOptions:
+    return parse_http_protocol_options(f, downstream=False)
 
 
 def _parse_typed_extension_protocol_options(f: Fields) -> UpstreamHttpProtocolOptions | None:
@@ -144,17 +138,18 @@ def parse_upstream_http_protocol_options(f: Fields) -> UpstreamHttpProtocolOptio
         "use_downstream_protocol_config", "auto_config", "upstream_http_protocol_options", "http_filters",
         "header_validation_config", "outlier_detection",
     )  # fmt: skip
+    f.message("explicit_http_config", _parse_explicit_http_config)
     return UpstreamHttpProtocolOptions(
-        common_http_protocol_options=f.message("common_http_protocol_options", parse_http_protocol_options)
+        common_http_protocol_options=f.message("common_http_protocol_options", _parse_upstream_common_options)
         or HttpProtocolOptions(),
-        explicit_http_config=f.message("explicit_http_config", _parse_explicit_http_config),
     )
 
 
-def _parse_explicit_http_config(f: Fields) -> ExplicitHttpConfig:
+def _parse_explicit_http_config(f: Fields) -> None:
+    """Upstreams are always HTTP/1.1; of its options only the defaults (and ``accept_http_10``, ``enable_trailers``,
+    which change nothing upstream) are accepted."""
     f.unsupported("http2_protocol_options", "http3_protocol_options")
-    options = f.message("http_protocol_options", parse_http1_protocol_options)
-    return ExplicitHttpConfig(http_protocol_options=options or Http1ProtocolOptions())
+    f.message("http_protocol_options", parse_http1_protocol_options)
 
 
 def parse_load_assignment(f: Fields, kind: DiscoveryType | None) -> ClusterLoadAssignment:
@@ -179,10 +174,10 @@ def parse_lb_endpoint(f: Fields, kind: DiscoveryType | None) -> LbEndpoint:
     endpoint = f.message("endpoint", lambda g: parse_endpoint(g, kind), required=not f.has("endpoint_name"))
     health_status = f.enum("health_status", HealthStatus, HealthStatus.UNKNOWN)
     weight = f.uint32("load_balancing_weight", 1, wrapped=True, lo=1)
-    metadata = f.message("metadata", parse_metadata) or {}
+    f.message("metadata", parse_metadata)  # for subset load balancing and extensions: accepted, no effect
     if endpoint is None:
         raise Invalid
-    return LbEndpoint(endpoint=endpoint, health_status=health_status, load_balancing_weight=weight, metadata=metadata)
+    return LbEndpoint(endpoint=endpoint, health_status=health_status, load_balancing_weight=weight)
 
 
 def parse_endpoint(f: Fields, kind: DiscoveryType | None) -> Endpoint:
@@ -214,6 +209,8 @@ def parse_circuit_breakers(f: Fields) -> CircuitBreakers:
 
 def parse_thresholds(f: Fields) -> Thresholds:
     f.unsupported("retry_budget")
+    if f.opt_uint32("max_connection_pools", wrapped=True) is not None:  # a UInt32Value: even 0 is a limit
+        f.error("max_connection_pools", "not supported")
     return Thresholds(
         priority=f.enum("priority", RoutingPriority, RoutingPriority.DEFAULT),
         max_connections=f.uint32("max_connections", 1024, wrapped=True),
@@ -221,5 +218,4 @@ def parse_thresholds(f: Fields) -> Thresholds:
         max_requests=f.uint32("max_requests", 1024, wrapped=True),
         max_retries=f.uint32("max_retries", 3, wrapped=True),
         track_remaining=f.boolean("track_remaining"),
-        max_connection_pools=f.opt_uint32("max_connection_pools", wrapped=True),
     )

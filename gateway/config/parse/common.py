@@ -27,6 +27,8 @@ from gateway.config.regex import compile_re2
 # Envoy's HTTP_HEADER_NAME / HTTP_HEADER_VALUE checks in their non-strict form: no NUL, CR or LF.
 _FORBIDDEN_IN_HEADERS = frozenset("\0\r\n")
 _MAX_HEADER_KEY = 16384
+# HttpProtocolOptions fields only the connection manager applies.
+_DOWNSTREAM_ONLY = ("max_connection_duration", "max_headers_count", "max_stream_duration")
 
 
 def parse_socket_address(f: Fields) -> SocketAddress:
@@ -34,10 +36,10 @@ def parse_socket_address(f: Fields) -> SocketAddress:
     address = f.string("address", required=True)
     port = f.uint32("port_value", hi=65535)
     protocol = f.enum("protocol", SocketProtocol, SocketProtocol.TCP, unsupported=(SocketProtocol.UDP,))
-    ipv4_compat = f.boolean("ipv4_compat")
+    f.boolean("ipv4_compat")  # accepted, no effect: an IPv6 listener always takes IPv4 too
     if not address:
         raise Invalid
-    return SocketAddress(address=address, port_value=port, protocol=protocol, ipv4_compat=ipv4_compat)
+    return SocketAddress(address=address, port_value=port, protocol=protocol)
 
 
 def parse_address(f: Fields) -> Address:
@@ -207,37 +209,46 @@ def parse_string_matcher(f: Fields) -> StringMatcher:
     return matcher
 
 
-def parse_http_protocol_options(f: Fields) -> HttpProtocolOptions:
-    """``core.v3.HttpProtocolOptions``."""
+def parse_http_protocol_options(f: Fields, *, downstream: bool) -> HttpProtocolOptions:
+    """``core.v3.HttpProtocolOptions``. The connection manager applies ``idle_timeout``, ``max_connection_duration``,
+    ``max_headers_count`` and ``max_stream_duration``; upstream pools apply ``idle_timeout`` and
+    ``max_requests_per_connection``. Any other field away from its default is refused on that side."""
     f.unsupported("max_response_headers_kb")
-    return HttpProtocolOptions(
+    f.enum(
+        "headers_with_underscores_action",
+        HeadersWithUnderscoresAction,
+        HeadersWithUnderscoresAction.ALLOW,
+        unsupported=(HeadersWithUnderscoresAction.REJECT_REQUEST, HeadersWithUnderscoresAction.DROP_HEADER),
+    )
+    options = HttpProtocolOptions(
         idle_timeout=f.duration("idle_timeout", 3600.0),
         max_connection_duration=f.duration("max_connection_duration", 0.0),
         max_headers_count=f.uint32("max_headers_count", 100, wrapped=True, lo=1),
         max_stream_duration=f.duration("max_stream_duration", 0.0),
-        headers_with_underscores_action=f.enum(
-            "headers_with_underscores_action", HeadersWithUnderscoresAction, HeadersWithUnderscoresAction.ALLOW
-        ),
         max_requests_per_connection=f.uint32("max_requests_per_connection", 0, wrapped=True),
     )
+    default = HttpProtocolOptions()
+    ignored = ("max_requests_per_connection",) if downstream else _DOWNSTREAM_ONLY
+    for field in ignored:
+        if getattr(options, field) != getattr(default, field):
+            f.error(field, "not supported")
+    return options
 
 
 def parse_http1_protocol_options(f: Fields) -> Http1ProtocolOptions:
-    """``core.v3.Http1ProtocolOptions``."""
+    """``core.v3.Http1ProtocolOptions``. The codecs always take absolute URLs, proxy trailers, reject a
+    request with both content-length and transfer-encoding and close the connection on a malformed message:
+    settings asking otherwise are refused; ``enable_trailers`` is accepted either way."""
     f.unsupported(
         "header_key_format", "send_fully_qualified_url", "use_balsa_parser", "allow_custom_methods",
-        "ignore_http_11_upgrade",
+        "ignore_http_11_upgrade", "default_host_for_http_10", "allow_chunked_length",
     )  # fmt: skip
-    return Http1ProtocolOptions(
-        allow_absolute_url=f.boolean("allow_absolute_url", True, wrapped=True),
-        accept_http_10=f.boolean("accept_http_10"),
-        default_host_for_http_10=f.string("default_host_for_http_10"),
-        enable_trailers=f.boolean("enable_trailers"),
-        allow_chunked_length=f.boolean("allow_chunked_length"),
-        override_stream_error_on_invalid_http_message=f.opt_bool(
-            "override_stream_error_on_invalid_http_message", wrapped=True
-        ),
-    )
+    if not f.boolean("allow_absolute_url", True, wrapped=True):
+        f.error("allow_absolute_url", "false: not supported")
+    if f.boolean("override_stream_error_on_invalid_http_message", wrapped=True):
+        f.error("override_stream_error_on_invalid_http_message", "true: not supported")
+    f.boolean("enable_trailers")
+    return Http1ProtocolOptions(accept_http_10=f.boolean("accept_http_10"))
 
 
 def parse_cidr_range(f: Fields) -> CidrRange:

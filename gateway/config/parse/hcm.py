@@ -21,6 +21,7 @@ from gateway.config.parse.route import parse_route_configuration
 from gateway.config.registry import REGISTRY, Category
 
 ROUTER = "envoy.filters.http.router"
+_DRAIN_TIMEOUT = 5.0
 
 
 def parse_http_connection_manager(f: Fields) -> HttpConnectionManager:
@@ -63,7 +64,9 @@ def parse_http_connection_manager(f: Fields) -> HttpConnectionManager:
         generate_request_id=f.boolean("generate_request_id", True, wrapped=True),
         preserve_external_request_id=f.boolean("preserve_external_request_id"),
         always_set_request_id_in_response=f.boolean("always_set_request_id_in_response"),
-        common_http_protocol_options=f.message("common_http_protocol_options", parse_http_protocol_options)
+        common_http_protocol_options=f.message(
+            "common_http_protocol_options", lambda g: parse_http_protocol_options(g, downstream=True)
+        )
         or HttpProtocolOptions(),
         http_protocol_options=f.message("http_protocol_options", parse_http1_protocol_options)
         or Http1ProtocolOptions(),
@@ -71,7 +74,7 @@ def parse_http_connection_manager(f: Fields) -> HttpConnectionManager:
         request_timeout=f.duration("request_timeout", 0.0),
         request_headers_timeout=f.duration("request_headers_timeout", 0.0),
         stream_idle_timeout=f.duration("stream_idle_timeout", 300.0),
-        drain_timeout=f.duration("drain_timeout", 5.0),
+        drain_timeout=_drain_timeout(f),
         delayed_close_timeout=f.duration("delayed_close_timeout", 1.0),
         upgrade_configs=f.repeated("upgrade_configs", _parse_upgrade_config),
         path_with_escaped_slashes_action=f.enum(
@@ -88,6 +91,14 @@ def parse_http_connection_manager(f: Fields) -> HttpConnectionManager:
     if not stat_prefix or route_config is None:
         raise Invalid
     return manager
+
+
+def _drain_timeout(f: Fields) -> float:
+    """Only Envoy's default: draining closes an idle HTTP/1 connection at once, with no grace period."""
+    timeout = f.duration("drain_timeout", _DRAIN_TIMEOUT)
+    if timeout != _DRAIN_TIMEOUT:
+        f.error("drain_timeout", "not supported")
+    return timeout
 
 
 def _check_router_is_last(f: Fields, http_filters: list[tuple[str, HttpFilter]]) -> None:

@@ -241,7 +241,7 @@ def test_file_access_log_with_text_format_source() -> None:
     assert isinstance(log.typed_config, FileAccessLog) and log.typed_config.path == "/dev/stdout"
     fmt = log.typed_config.log_format
     assert fmt is not None
-    assert (fmt.text_format, fmt.omit_empty_values, fmt.content_type) == ("%RESPONSE_CODE%\n", True, "text/plain")
+    assert (fmt.text_format, fmt.omit_empty_values) == ("%RESPONSE_CODE%\n", True)
 
 
 def test_file_access_log_deprecated_formats() -> None:

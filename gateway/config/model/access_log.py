@@ -15,7 +15,6 @@ class SubstitutionFormatString:
     text_format: str | None = None
     json_format: Mapping[str, object] | None = None
     omit_empty_values: bool = False
-    content_type: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,8 +19,6 @@ class Admin:
     address: Address | None = None
     access_log: tuple[AccessLog, ...] = ()
     access_log_path: str = ""
-    profile_path: str = "/var/log/envoy/envoy.prof"
-    ignore_global_conn_limit: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,12 +26,12 @@ class FilterChain:
     name: str = ""
 
 
-class DrainType(Enum):
+class DrainType(Enum):  # only DEFAULT is accepted
     DEFAULT = 0
     MODIFY_ONLY = 1
 
 
-class TrafficDirection(Enum):
+class TrafficDirection(Enum):  # accepted, not kept
     UNSPECIFIED = 0
     INBOUND = 1
     OUTBOUND = 2
@@ -48,9 +48,6 @@ class Listener:
     name: str
     address: Address
     filter_chains: tuple[FilterChain, ...]
-    stat_prefix: str = ""
     per_connection_buffer_limit_bytes: int = 1024 * 1024
-    drain_type: DrainType = DrainType.DEFAULT
-    traffic_direction: TrafficDirection = TrafficDirection.UNSPECIFIED
     enable_reuse_port: bool = True
     tcp_backlog_size: int = 128

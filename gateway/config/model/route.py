@@ -8,7 +8,6 @@ from enum import Enum
 from gateway.config.model.core import (
     HeaderValueOption,
     RegexMatcher,
-    RoutingPriority,
     StringMatcher,
 )
 
@@ -124,7 +123,6 @@ class RouteAction:
     auto_host_rewrite: bool = False
     timeout: float = 15.0
     idle_timeout: float | None = None
-    priority: RoutingPriority = RoutingPriority.DEFAULT
     upgrade_configs: tuple[UpgradeConfig, ...] = ()
 
 

@@ -8,6 +8,5 @@ from dataclasses import dataclass
 @dataclass(frozen=True, slots=True)
 class Router:
     dynamic_stats: bool = True
-    start_child_span: bool = False
     suppress_envoy_headers: bool = False
     respect_expected_rq_timeout: bool = False

@@ -34,8 +34,6 @@ class VmConfig:
     code: DataSource
     vm_id: str = ""
     configuration: bytes = b""
-    allow_precompiled: bool = False
-    nack_on_code_cache_miss: bool = False
     environment_variables: EnvironmentVariables = field(default_factory=EnvironmentVariables)
 
 

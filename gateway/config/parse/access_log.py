@@ -27,6 +27,7 @@ def parse_substitution_format_string(f: Fields) -> SubstitutionFormatString:
     """``core.v3.SubstitutionFormatString``, with ``text_format_source`` read into ``text_format``."""
     f.unsupported("formatters", "json_format_options")
     which = f.oneof("text_format", "json_format", "text_format_source", required=True)
+    f.string("content_type")  # for local reply bodies (local_reply_config is not supported): accepted, no effect
     text = f.opt_string("text_format")
     source = f.message("text_format_source", parse_data_source)
     if source is not None:
@@ -36,7 +37,6 @@ def parse_substitution_format_string(f: Fields) -> SubstitutionFormatString:
         text_format=text,
         json_format=f.struct("json_format"),
         omit_empty_values=f.boolean("omit_empty_values"),
-        content_type=f.string("content_type"),
     )
     if which is None or (result.text_format is None and result.json_format is None):
         raise Invalid

@@ -70,13 +70,12 @@ def _check_unique_listeners(f: Fields, listeners: list[tuple[str, Listener]]) ->
 
 
 def parse_admin(f: Fields) -> Admin:
-    f.unsupported("socket_options")
+    f.unsupported("socket_options", "ignore_global_conn_limit")  # (there is no global connection limit)
+    f.string("profile_path")  # for Envoy's /cpuprofiler, which the gateway does not have: accepted, no effect
     return Admin(
         address=f.message("address", parse_address),
         access_log=f.repeated("access_log", parse_access_log),
         access_log_path=f.string("access_log_path"),
-        profile_path=f.string("profile_path") or Admin().profile_path,
-        ignore_global_conn_limit=f.boolean("ignore_global_conn_limit"),
     )
 
 

@@ -23,6 +23,7 @@ def parse_listener(f: Fields) -> Listener:
         "transparent", "freebind", "socket_options", "tcp_fast_open_queue_length", "udp_listener_config",
         "api_listener", "connection_balance_config", "reuse_port", "max_connections_to_accept_per_socket_event",
         "internal_listener", "enable_mptcp", "bypass_overload_manager", "access_log", "ignore_global_conn_limit",
+        "stat_prefix",  # listener stats are always named by address
     )  # fmt: skip
     if f.raw("bind_to_port") not in (None, True, {"value": True}):
         f.error("bind_to_port", "false: not supported")
@@ -33,10 +34,11 @@ def parse_listener(f: Fields) -> Listener:
     for path, _ in filter_chains[1:]:
         f.ctx.sink.add(path, "a second filter chain needs filter_chain_match, which is not supported yet")
     name = f.string("name")
-    stat_prefix = f.string("stat_prefix")
     buffer_limit = f.uint32("per_connection_buffer_limit_bytes", 1024 * 1024, wrapped=True)
-    drain_type = f.enum("drain_type", DrainType, DrainType.DEFAULT)
-    traffic_direction = f.enum("traffic_direction", TrafficDirection, TrafficDirection.UNSPECIFIED)
+    # Every listener drains with the server; MODIFY_ONLY would exempt it.
+    f.enum("drain_type", DrainType, DrainType.DEFAULT, unsupported=(DrainType.MODIFY_ONLY,))
+    # A hint for tracing and extensions the gateway does not have: accepted, no effect.
+    f.enum("traffic_direction", TrafficDirection, TrafficDirection.UNSPECIFIED)
     enable_reuse_port = f.boolean("enable_reuse_port", True, wrapped=True)
     tcp_backlog_size = f.uint32("tcp_backlog_size", 128, wrapped=True, lo=1)
     if address is None or not filter_chains:
@@ -45,10 +47,7 @@ def parse_listener(f: Fields) -> Listener:
         name=name or default_listener_name(address.socket_address),
         address=address,
         filter_chains=tuple(fc for _, fc in filter_chains),
-        stat_prefix=stat_prefix,
         per_connection_buffer_limit_bytes=buffer_limit,
-        drain_type=drain_type,
-        traffic_direction=traffic_direction,
         enable_reuse_port=enable_reuse_port,
         tcp_backlog_size=tcp_backlog_size,
     )

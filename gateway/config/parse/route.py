@@ -216,6 +216,8 @@ def parse_route_action(f: Fields) -> RouteAction:
         "internal_redirect_policy", "internal_redirect_action", "max_internal_redirects", "hedge_policy",
         "max_stream_duration",
     )  # fmt: skip
+    # Every request counts against the DEFAULT circuit breakers.
+    f.enum("priority", RoutingPriority, RoutingPriority.DEFAULT, unsupported=(RoutingPriority.HIGH,))
     which = f.oneof(
         "cluster", "cluster_header", "weighted_clusters", "cluster_specifier_plugin",
         "inline_cluster_specifier_plugin", required=True,
@@ -243,7 +245,6 @@ def parse_route_action(f: Fields) -> RouteAction:
         auto_host_rewrite=f.boolean("auto_host_rewrite", wrapped=True),
         timeout=f.duration("timeout", 15.0),
         idle_timeout=f.opt_duration("idle_timeout"),
-        priority=f.enum("priority", RoutingPriority, RoutingPriority.DEFAULT),
         upgrade_configs=f.repeated("upgrade_configs", parse_route_upgrade_config),
     )
     if which is None or getattr(action, which, None) is None:

@@ -13,10 +13,10 @@ def parse_router(f: Fields) -> Router:
         "suppress_grpc_request_failure_code_stats",
         "upstream_http_filters",
         "strict_check_headers",
+        "start_child_span",
     )
     return Router(
         dynamic_stats=f.boolean("dynamic_stats", True, wrapped=True),
-        start_child_span=f.boolean("start_child_span"),
         suppress_envoy_headers=f.boolean("suppress_envoy_headers"),
         respect_expected_rq_timeout=f.boolean("respect_expected_rq_timeout"),
     )

@@ -62,8 +62,10 @@ def parse_vm_config(f: Fields) -> VmConfig:
     env = f.message("environment_variables", _parse_environment_variables)
     vm_id = f.string("vm_id")
     configuration = f.message("configuration", parse_configuration_any) or b""
-    allow_precompiled = f.boolean("allow_precompiled")
-    nack_on_code_cache_miss = f.boolean("nack_on_code_cache_miss")
+    # Accepted, no effect: precompiled sections are for V8 (modules are compiled and cached here whatever they
+    # carry), and a code cache miss only happens with remote code, which is not supported.
+    f.boolean("allow_precompiled")
+    f.boolean("nack_on_code_cache_miss")
     if runtime not in RUNTIMES or code is None:
         raise Invalid
     return VmConfig(
@@ -71,8 +73,6 @@ def parse_vm_config(f: Fields) -> VmConfig:
         code=code,
         vm_id=vm_id,
         configuration=configuration,
-        allow_precompiled=allow_precompiled,
-        nack_on_code_cache_miss=nack_on_code_cache_miss,
         environment_variables=env or EnvironmentVariables(),
     )
 

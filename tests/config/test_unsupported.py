@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -131,3 +132,150 @@ def test_a_known_field_in_the_wrong_message_is_unknown() -> None:
     doc = seed()
     vhost(doc)["stat_prefix"] = "x"  # a Route field, not a VirtualHost one
     assert errors(doc) == [f"{VHOST}.stat_prefix: unknown field"]
+
+
+HTTP_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
+UPSTREAM = f"{CLUSTER}.typed_extension_protocol_options.{HTTP_OPTIONS}"
+ROUTER = f"{HCM}.http_filters[0].typed_config"
+
+
+def _admin(doc: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = doc.setdefault("admin", {})
+    return result
+
+
+def _router(doc: dict[str, Any]) -> dict[str, Any]:
+    config = {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}
+    hcm(doc)["http_filters"][0]["typed_config"] = config
+    return config
+
+
+def _upstream(doc: dict[str, Any]) -> dict[str, Any]:
+    options = {"@type": f"type.googleapis.com/{HTTP_OPTIONS}"}
+    cluster(doc)["typed_extension_protocol_options"] = {HTTP_OPTIONS: options}
+    return options
+
+
+def _thresholds(doc: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = cluster(doc)["circuit_breakers"]["thresholds"][0]
+    return result
+
+
+def _action(doc: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = route(doc)["route"]
+    return result
+
+
+_COMMON = "common_http_protocol_options"
+_HTTP1 = "http_protocol_options"
+
+
+@pytest.mark.parametrize(
+    ("where", "field", "value", "error"),
+    [
+        (_admin, "ignore_global_conn_limit", True, "admin.ignore_global_conn_limit: not supported"),
+        (listener, "stat_prefix", "edge", f"{LISTENER}.stat_prefix: not supported"),
+        (listener, "drain_type", "MODIFY_ONLY", f"{LISTENER}.drain_type: MODIFY_ONLY: not supported"),
+        (hcm, "drain_timeout", "10s", f"{HCM}.drain_timeout: not supported"),
+        (
+            hcm,
+            _COMMON,
+            {"max_requests_per_connection": 5},
+            f"{HCM}.{_COMMON}.max_requests_per_connection: not supported",
+        ),
+        (
+            hcm,
+            _COMMON,
+            {"headers_with_underscores_action": "DROP_HEADER"},
+            f"{HCM}.{_COMMON}.headers_with_underscores_action: DROP_HEADER: not supported",
+        ),
+        (hcm, _HTTP1, {"allow_absolute_url": False}, f"{HCM}.{_HTTP1}.allow_absolute_url: false: not supported"),
+        (hcm, _HTTP1, {"default_host_for_http_10": "a"}, f"{HCM}.{_HTTP1}.default_host_for_http_10: not supported"),
+        (hcm, _HTTP1, {"allow_chunked_length": True}, f"{HCM}.{_HTTP1}.allow_chunked_length: not supported"),
+        (
+            hcm,
+            _HTTP1,
+            {"override_stream_error_on_invalid_http_message": {"value": True}},
+            f"{HCM}.{_HTTP1}.override_stream_error_on_invalid_http_message: true: not supported",
+        ),
+        (_action, "priority", "HIGH", f"{ROUTE}.route.priority: HIGH: not supported"),
+        (_router, "start_child_span", True, f"{ROUTER}.start_child_span: not supported"),
+        (
+            cluster,
+            "close_connections_on_host_health_failure",
+            True,
+            f"{CLUSTER}.close_connections_on_host_health_failure: not supported",
+        ),
+        (cluster, "ignore_health_on_host_removal", True, f"{CLUSTER}.ignore_health_on_host_removal: not supported"),
+        (
+            _thresholds,
+            "max_connection_pools",
+            {"value": 0},
+            f"{CLUSTER}.circuit_breakers.thresholds[0].max_connection_pools: not supported",
+        ),
+        (_upstream, _COMMON, {"max_stream_duration": "1s"}, f"{UPSTREAM}.{_COMMON}.max_stream_duration: not supported"),
+        (
+            _upstream,
+            _COMMON,
+            {"max_connection_duration": "60s"},
+            f"{UPSTREAM}.{_COMMON}.max_connection_duration: not supported",
+        ),
+        (_upstream, _COMMON, {"max_headers_count": 50}, f"{UPSTREAM}.{_COMMON}.max_headers_count: not supported"),
+        (
+            _upstream,
+            "explicit_http_config",
+            {_HTTP1: {"allow_chunked_length": True}},
+            f"{UPSTREAM}.explicit_http_config.{_HTTP1}.allow_chunked_length: not supported",
+        ),
+        (cluster, _COMMON, {"max_stream_duration": "1s"}, f"{CLUSTER}.{_COMMON}.max_stream_duration: not supported"),
+    ],
+)
+def test_fields_without_effect_are_refused_when_set(
+    where: Callable[[dict[str, Any]], dict[str, Any]], field: str, value: object, error: str
+) -> None:
+    doc = seed()
+    where(doc)[field] = value
+    assert errors(doc) == [error]
+
+
+def test_defaults_of_refused_fields_are_accepted() -> None:
+    doc = seed()
+    _admin(doc)["ignore_global_conn_limit"] = False
+    listener(doc).update(stat_prefix="", drain_type="DEFAULT")
+    hcm(doc).update(
+        drain_timeout="5s",
+        common_http_protocol_options={"max_requests_per_connection": 0, "headers_with_underscores_action": "ALLOW"},
+        http_protocol_options={
+            "allow_absolute_url": {"value": True},
+            "override_stream_error_on_invalid_http_message": {"value": False},
+        },
+    )
+    _action(doc)["priority"] = "DEFAULT"
+    _router(doc)["start_child_span"] = False
+    _thresholds(doc)["max_connection_pools"] = None
+    _upstream(doc).update(
+        common_http_protocol_options={"max_stream_duration": "0s", "max_headers_count": 100},
+        explicit_http_config={"http_protocol_options": {}},
+    )
+    assert errors(doc) == []
+
+
+def test_fields_without_effect_in_envoy_either_are_accepted() -> None:
+    """Fields that change nothing here, as in Envoy without the feature they serve: any valid value loads."""
+    doc = seed()
+    _admin(doc)["profile_path"] = "/tmp/envoy.prof"
+    listener(doc)["traffic_direction"] = "OUTBOUND"
+    listener(doc)["address"]["socket_address"]["ipv4_compat"] = True
+    hcm(doc)["http_protocol_options"] = {"enable_trailers": True}
+    cluster(doc).update(cleanup_interval="10s", metadata={"filter_metadata": {"team": {"name": "cart"}}})
+    endpoint = cluster(doc)["load_assignment"]["endpoints"][0]["lb_endpoints"][0]
+    endpoint["metadata"] = {"filter_metadata": {"envoy.lb": {"canary": True}}}
+    cluster(doc)["circuit_breakers"]["thresholds"].append({"priority": "HIGH", "max_connections": 10})
+    _upstream(doc)["explicit_http_config"] = {
+        "http_protocol_options": {"accept_http_10": True, "enable_trailers": True}
+    }
+    assert errors(doc) == []
+    listener(doc)["traffic_direction"] = "SIDEWAYS"  # still checked
+    assert errors(doc) == [
+        f"{LISTENER}.traffic_direction: unknown value 'SIDEWAYS' (expected one of UNSPECIFIED, INBOUND, OUTBOUND)"
+    ]

@@ -50,7 +50,6 @@ class HcmSettings:
     request_timeout: float = 0.0
     stream_idle_timeout: float = 300.0
     max_stream_duration: float = 0.0
-    drain_timeout: float = 5.0
     delayed_close_timeout: float = 1.0
     buffer_limit: int = 1024 * 1024
     accept_http_10: bool = True

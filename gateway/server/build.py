@@ -172,7 +172,6 @@ def _hcm_settings(
         request_timeout=hcm.request_timeout,
         stream_idle_timeout=hcm.stream_idle_timeout,
         max_stream_duration=common.max_stream_duration,
-        drain_timeout=hcm.drain_timeout,
         delayed_close_timeout=hcm.delayed_close_timeout,
         buffer_limit=listener.per_connection_buffer_limit_bytes,
         accept_http_10=hcm.http_protocol_options.accept_http_10,

@@ -13,8 +13,11 @@ from dataclasses import dataclass, field
 from gateway.net.connection import DownstreamConnection, HandlerFactory
 
 
-def bind_socket(host: str, port: int, backlog: int = 1024, reuse_port: bool = False) -> socket.socket:
-    """Bind a listening TCP socket; port 0 picks a free port (read it back from ``getsockname``)."""
+def bind_socket(
+    host: str, port: int, backlog: int = 1024, reuse_port: bool = False, ipv4_compat: bool = False
+) -> socket.socket:
+    """Bind a listening TCP socket; port 0 picks a free port (read it back from ``getsockname``). An IPv6 socket
+    takes IPv4 connections too only with ``ipv4_compat``, as Envoy's listeners."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
@@ -22,7 +25,7 @@ def bind_socket(host: str, port: int, backlog: int = 1024, reuse_port: bool = Fa
         if reuse_port:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         if family == socket.AF_INET6:
-            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0 if ipv4_compat else 1)
         sock.bind((host, port))
         sock.listen(backlog)
         sock.setblocking(False)

@@ -90,7 +90,11 @@ class Server:
             log.info("admin on %s:%d", host, port)
         for plan in self.built.listeners:
             sock = bind_socket(
-                plan.host, plan.port, backlog=plan.config.tcp_backlog_size, reuse_port=plan.config.enable_reuse_port
+                plan.host,
+                plan.port,
+                backlog=plan.config.tcp_backlog_size,
+                reuse_port=plan.config.enable_reuse_port,
+                ipv4_compat=plan.config.address.socket_address.ipv4_compat,
             )
             listener = Listener(
                 plan.config.name,

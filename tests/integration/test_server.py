@@ -144,3 +144,25 @@ def test_validate_reports_every_build_error_at_once(tmp_path: Path) -> None:
     assert "typed_config.access_log[0].typed_config" in result.stderr
     assert "http_filters[0].typed_config.config.vm_config.code.local.filename: cannot read Wasm module" in result.stderr
     assert "2 error(s)" in result.stderr
+
+
+async def test_an_ipv6_listener_takes_ipv4_only_with_ipv4_compat() -> None:
+    import socket
+
+    for compat in (False, True):
+        config = basic_config(8080).replace(
+            "address: {socket_address: {address: 127.0.0.1, port_value: 0}}",
+            f"address: {{socket_address: {{address: '::', port_value: 0, ipv4_compat: {str(compat).lower()}}}}}",
+            1,
+        )
+        async with gateway(config) as gw:
+            port = port_of(gw)
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", port, family=socket.AF_INET)
+            except OSError:
+                accepted = False
+            else:
+                accepted = True
+                writer.close()
+                await writer.wait_closed()
+            assert accepted is compat

@@ -23,6 +23,7 @@ class SocketAddress:
     address: str
     port_value: int = 0
     protocol: SocketProtocol = SocketProtocol.TCP
+    ipv4_compat: bool = False  # an IPv6 listener on "::" also takes IPv4 connections
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,10 +36,10 @@ def parse_socket_address(f: Fields) -> SocketAddress:
     address = f.string("address", required=True)
     port = f.uint32("port_value", hi=65535)
     protocol = f.enum("protocol", SocketProtocol, SocketProtocol.TCP, unsupported=(SocketProtocol.UDP,))
-    f.boolean("ipv4_compat")  # accepted, no effect: an IPv6 listener always takes IPv4 too
+    ipv4_compat = f.boolean("ipv4_compat")
     if not address:
         raise Invalid
-    return SocketAddress(address=address, port_value=port, protocol=protocol)
+    return SocketAddress(address=address, port_value=port, protocol=protocol, ipv4_compat=ipv4_compat)
 
 
 def parse_address(f: Fields) -> Address:

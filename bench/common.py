@@ -11,7 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -156,9 +156,18 @@ class WrkResult:
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
-def wrk(port: int, seconds: int, connections: int, path: str = "/") -> WrkResult:
+def wrk(port: int, seconds: int, connections: int, path: str = "/", headers: Sequence[str] = ()) -> WrkResult:
+    header_args = [arg for header in headers for arg in ("-H", header)]
     out = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", f"http://127.0.0.1:{port}{path}"],
+        [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            *header_args,
+            f"http://127.0.0.1:{port}{path}",
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -172,6 +181,78 @@ def wrk(port: int, seconds: int, connections: int, path: str = "/") -> WrkResult
     if socket_errors:
         total_errors += sum(int(g) for g in socket_errors.groups())
     return WrkResult(rps, float(p99.group(1)) * _UNITS[p99.group(2)] if p99 else float("nan"), total_errors)
+
+
+# The gateway's CLI under a process-time profiler that SIGUSR2 switches on, and off again (writing the stats): a
+# wall-clock profile here is dominated by preemption inside send().
+_PROFILED = """
+import cProfile, signal, sys, time
+out = sys.argv[1]
+sys.argv = ["gateway", *sys.argv[2:]]
+profiler = cProfile.Profile(time.process_time)
+running = []
+def toggle(signum, frame):
+    if running:
+        profiler.disable()
+        profiler.dump_stats(out)
+        running.clear()
+    else:
+        profiler.enable()
+        running.append(True)
+signal.signal(signal.SIGUSR2, toggle)
+from gateway.cli import main
+sys.exit(main())
+"""
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of ``pid`` (fields 14 and 15 of /proc/<pid>/stat, after the parenthesised command)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+@contextmanager
+def gateway_process(
+    config_text: str, codec: str = "httptools", profile: str | None = None, tree: Path = ROOT
+) -> Iterator[tuple[int, int]]:
+    """The gateway of source ``tree`` on ``config_text`` (``__PORT__`` is its listener): yields (port, pid).
+    With ``profile``, SIGUSR2 starts and stops a CPU-time profile written to that file."""
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="bench-gw-") as tmp:
+        conf = Path(tmp) / "gateway.yaml"
+        conf.write_text(config_text.replace("__PORT__", str(port)))
+        args = ["-c", str(conf), "-l", "warning", "--http1-codec", codec]
+        cmd = [sys.executable, "-m", "gateway", *args]
+        if profile is not None:
+            cmd = [sys.executable, "-c", _PROFILED, profile, *args]
+        # Run from the tree: ``-m gateway`` then imports that tree's package before any installed one.
+        with process(cmd, port, cwd=str(tree), env={**os.environ, "PYTHONOPTIMIZE": "1"}) as proc:
+            yield port, proc.pid
+
+
+def stop_profile(pid: int, path: str) -> None:
+    """Switch a gateway_process profile off and wait until its stats are on disk."""
+    os.kill(pid, signal.SIGUSR2)
+    deadline = time.monotonic() + 30
+    while not os.path.exists(path) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.5)  # let the dump finish
+
+
+def measure(
+    port: int, pid: int, seconds: int, connections: int, headers: Sequence[str] = (), tolerate_errors: bool = False
+) -> tuple[float, float]:
+    """One wrk run: (requests/s, CPU µs per request of the gateway process)."""
+    before = cpu_seconds(pid)
+    result = wrk(port, seconds, connections, headers=headers)
+    used = cpu_seconds(pid) - before
+    if result.errors and not tolerate_errors:
+        raise SystemExit(f"gateway on port {port}: {result.errors} errors in a run")
+    if result.errors:  # under the profiler, slow responses can pass wrk's 2 s socket timeout
+        print(f"  ({result.errors} errors: timeouts under the profiler, or failures)")
+    return result.requests_per_s, used / (result.requests_per_s * seconds) * 1e6
 
 
 def median(values: list[float]) -> float:

@@ -21,71 +21,9 @@ import argparse
 import os
 import pstats
 import signal
-import sys
-import tempfile
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-from common import NGINX_UPSTREAM, ROOT, free_port, gateway_config, median, nginx, process, wrk
-
-# Runs the gateway's CLI under a process-time profiler that SIGUSR2 switches on, and off again (writing FILE).
-_PROFILED = """
-import cProfile, signal, sys, time
-out = sys.argv[1]
-sys.argv = ["gateway", *sys.argv[2:]]
-profiler = cProfile.Profile(time.process_time)
-state = {"on": False}
-def toggle(signum, frame):
-    if state["on"]:
-        profiler.disable()
-        profiler.dump_stats(out)
-    else:
-        profiler.enable()
-    state["on"] = not state["on"]
-signal.signal(signal.SIGUSR2, toggle)
-from gateway.cli import main
-sys.exit(main())
-"""
-
-_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of ``pid`` (fields 14 and 15 of /proc/<pid>/stat, after the parenthesised command)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / _TICKS
-
-
-@contextmanager
-def gateway_process(config_text: str, codec: str, profile: str | None, tree: Path = ROOT) -> Iterator[tuple[int, int]]:
-    """The gateway of source ``tree`` on ``config_text``: yields (port, pid)."""
-    port = free_port()
-    with tempfile.TemporaryDirectory(prefix="bench-gw-") as tmp:
-        conf = Path(tmp) / "gateway.yaml"
-        conf.write_text(config_text.replace("__PORT__", str(port)))
-        args = ["-c", str(conf), "-l", "warning", "--http1-codec", codec]
-        cmd = [sys.executable, "-m", "gateway", *args]
-        if profile is not None:
-            cmd = [sys.executable, "-c", _PROFILED, profile, *args]
-        # Run from the tree: ``-m gateway`` then imports that tree's package before any installed one.
-        with process(cmd, port, cwd=str(tree), env={**os.environ, "PYTHONOPTIMIZE": "1"}) as proc:
-            yield port, proc.pid
-
-
-def measure(port: int, pid: int, seconds: int, connections: int, tolerate_errors: bool) -> tuple[float, float]:
-    """One wrk run: (requests, CPU µs per request)."""
-    before = cpu_seconds(pid)
-    r = wrk(port, seconds, connections)
-    used = cpu_seconds(pid) - before
-    if r.errors and not tolerate_errors:
-        raise SystemExit(f"gateway on port {port}: {r.errors} errors in a run")
-    if r.errors:  # under the profiler, slow responses can pass wrk's 2 s socket timeout
-        print(f"  ({r.errors} errors: timeouts under the profiler, or failures)")
-    requests = r.requests_per_s * seconds
-    print(f"  port {port}: {r.requests_per_s:8.0f} req/s   {used / requests * 1e6:6.1f} µs CPU/request", flush=True)
-    return requests, used / requests * 1e6
+from common import NGINX_UPSTREAM, gateway_config, gateway_process, measure, median, nginx, stop_profile, wrk
 
 
 def compare(args: argparse.Namespace, config: str) -> None:
@@ -99,7 +37,9 @@ def compare(args: argparse.Namespace, config: str) -> None:
             wrk(p, 1, args.connections)  # warm up
         for i in range(args.rounds):
             for name, p, q in sides if i % 2 == 0 else sides[::-1]:
-                runs[name].append(measure(p, q, args.seconds, args.connections, False)[1])
+                rps, cpu = measure(p, q, args.seconds, args.connections)
+                print(f"  port {p}: {rps:8.0f} req/s   {cpu:6.1f} µs CPU/request", flush=True)
+                runs[name].append(cpu)
     ratios = [a / b for a, b in zip(runs["this"], runs["other"], strict=True)]
     print(f"\nHTTP/1 codec {args.http1_codec}, median µs CPU/request: this tree {median(runs['this']):.1f}, ", end="")
     print(f"{args.against} {median(runs['other']):.1f}; median paired ratio this/other {median(ratios):.3f}")
@@ -131,15 +71,12 @@ def main() -> None:
             if args.profile:
                 os.kill(pid, signal.SIGUSR2)
             for _ in range(args.rounds):
-                requests, cpu = measure(port, pid, args.seconds, args.connections, bool(args.profile))
-                total_requests += requests
+                rps, cpu = measure(port, pid, args.seconds, args.connections, tolerate_errors=bool(args.profile))
+                print(f"  {rps:8.0f} req/s   {cpu:6.1f} µs CPU/request", flush=True)
+                total_requests += rps * args.seconds
                 per_request.append(cpu)
             if args.profile:
-                os.kill(pid, signal.SIGUSR2)
-                deadline = time.monotonic() + 30
-                while not os.path.exists(args.profile) and time.monotonic() < deadline:
-                    time.sleep(0.1)
-                time.sleep(0.5)  # let the dump finish
+                stop_profile(pid, args.profile)
 
     print(f"\nHTTP/1 codec {args.http1_codec}: median {median(per_request):.1f} µs CPU/request", end="")
     print(" (under the profiler)" if args.profile else "")

@@ -25,13 +25,22 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar, cast
 
 import wasmtime
-from common import NGINX_UPSTREAM, ROOT, free_port, gateway_config, median, nginx, process, wrk
+from common import (
+    NGINX_UPSTREAM,
+    ROOT,
+    gateway_config,
+    gateway_process,
+    measure,
+    median,
+    nginx,
+    stop_profile,
+    wrk,
+)
 
 # ABI 0.2.1: proxy_on_request_headers reads the whole request header map, proxy_on_response_headers adds
 # "x-wasm: 1" (a bump allocator that wraps: nothing is kept across callbacks).
@@ -68,59 +77,7 @@ PLUGIN_FILTER = """
                 name: bench
                 vm_config: {{runtime: envoy.wasm.runtime.v8, code: {{local: {{filename: "{code}"}}}}}}"""
 
-# The gateway's CLI under a process-time profiler that SIGUSR2 switches on, and off again (writing the stats).
-_PROFILED = """
-import cProfile, signal, sys, time
-out = sys.argv[1]
-sys.argv = ["gateway", *sys.argv[2:]]
-profiler = cProfile.Profile(time.process_time)
-running = []
-def toggle(signum, frame):
-    if running:
-        profiler.disable()
-        profiler.dump_stats(out)
-        running.clear()
-    else:
-        profiler.enable()
-        running.append(True)
-signal.signal(signal.SIGUSR2, toggle)
-from gateway.cli import main
-sys.exit(main())
-"""
-
-_TICKS = os.sysconf("SC_CLK_TCK")
 T = TypeVar("T")
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime + stime (fields 14 and 15 of /proc/<pid>/stat, counted after the parenthesised command name)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / _TICKS
-
-
-@contextmanager
-def gateway_process(config_text: str, profile: str | None = None) -> Iterator[tuple[int, int]]:
-    """common.gateway(), but yielding (port, pid) so the process's CPU time can be read."""
-    port = free_port()
-    with tempfile.TemporaryDirectory(prefix="bench-gw-") as tmp:
-        conf = Path(tmp) / "gateway.yaml"
-        conf.write_text(config_text.replace("__PORT__", str(port)))
-        args = ["-c", str(conf), "-l", "warning"]
-        cmd = [sys.executable, "-m", "gateway", *args]
-        if profile is not None:
-            cmd = [sys.executable, "-c", _PROFILED, profile, *args]
-        with process(cmd, port, cwd=str(ROOT), env={**os.environ, "PYTHONOPTIMIZE": "1"}) as proc:
-            yield port, proc.pid
-
-
-def measured(pid: int, port: int, seconds: int, connections: int) -> tuple[float, float]:
-    """One wrk run: (requests/s, CPU µs per request of the gateway)."""
-    before = cpu_seconds(pid)
-    result = wrk(port, seconds, connections)
-    used = cpu_seconds(pid) - before
-    if result.errors:
-        raise SystemExit(f"{result.errors} errors in a run on port {port}")
-    return result.requests_per_s, used / (result.requests_per_s * seconds) * 1e6
 
 
 def print_profile(path: str, requests: float) -> None:
@@ -221,7 +178,7 @@ def main() -> None:
             with_plugin = gateway_config(upstream_port, PLUGIN_FILTER.format(code=code))
             with (
                 gateway_process(plain) as (plain_port, plain_pid),
-                gateway_process(with_plugin, args.profile) as (plugin_port, plugin_pid),
+                gateway_process(with_plugin, profile=args.profile) as (plugin_port, plugin_pid),
             ):
                 with urllib.request.urlopen(f"http://127.0.0.1:{plugin_port}/") as response:
                     if response.headers.get("x-wasm") != "1":
@@ -232,12 +189,11 @@ def main() -> None:
                     os.kill(plugin_pid, signal.SIGUSR2)
                 for _ in range(args.rounds):
                     for name, port, pid in (("without", plain_port, plain_pid), ("with", plugin_port, plugin_pid)):
-                        rps, cpu_us = measured(pid, port, args.seconds, args.connections)
+                        rps, cpu_us = measure(port, pid, args.seconds, args.connections)
                         results[name].append((rps, cpu_us))
                         print(f"  {name:8s} plugin {rps:9.0f} req/s   {cpu_us:6.1f} µs CPU/request", flush=True)
                 if args.profile:
-                    os.kill(plugin_pid, signal.SIGUSR2)
-                    time.sleep(1.0)  # the profiler writes its stats
+                    stop_profile(plugin_pid, args.profile)
 
     rps_of = {name: median([r for r, _ in runs]) for name, runs in results.items()}
     cpu_of = {name: median([c for _, c in runs]) for name, runs in results.items()}

@@ -129,6 +129,20 @@ def test_content_length_response_and_reuse(client: ClientCodec, bytewise: bool) 
     assert client.reusable
 
 
+def test_keep_alive_responses_as_nginx_sends_them(client: ClientCodec) -> None:
+    # Each head is checked from its own start: a scan position carried over from the previous response once made
+    # every second response on a reused connection a "bare CR or LF" error (h11 backend).
+    response = (
+        b"HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Wed, 25 Nov 2026 22:34:13 GMT\r\n"
+        b"Content-Type: text/plain\r\nContent-Length: 20\r\nConnection: keep-alive\r\n\r\nhello from upstream\n"
+    )
+    for _ in range(4):
+        sid = start(client)
+        events = client.receive_data(response)
+        assert [type(e) for e in events] == [HeadersReceived, DataReceived], events
+        assert events[0].stream_id == sid and client.reusable
+
+
 @pytest.mark.parametrize("bytewise", [False, True])
 def test_chunked_response_with_trailers(client: ClientCodec, bytewise: bool) -> None:
     sid = start(client)

@@ -327,6 +327,7 @@ class H11ResponseParser(_H11Parser):
         self._bodiless = method == b"HEAD"
         conn.send(_END)
         self._head = bytearray()  # h11 holds nothing yet: empty lines before the response are skipped, as llhttp
+        self._scanned = 0  # the previous response's offset means nothing in this head
 
     def feed(self, data: bytes) -> bytes | None:
         if not data:

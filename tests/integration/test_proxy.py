@@ -215,3 +215,27 @@ async def test_the_h11_backend_proxies_keep_alive_traffic_both_ways() -> None:
             assert r.status == 200, r.body
             assert r.json()["path"] == f"/h11/{i}" and r.json()["body_bytes"] == i * 1000
         await client.close()
+
+
+async def test_alt_stat_name_names_every_stat_of_the_cluster() -> None:
+    async with echo_upstream() as up:
+        config = basic_config(up).replace("  - name: upstream\n", "  - name: upstream\n    alt_stat_name: shown\n", 1)
+        async with gateway(config) as gw:
+            await request(port_of(gw), "GET", "/")
+            names = set(gw.stats.counters)
+        assert "cluster.shown.upstream_rq_200" in names and "cluster.shown.upstream_cx_total" in names
+        assert not any(name.startswith("cluster.upstream.") for name in names)
+
+
+async def test_response_code_in_response_headers_to_add() -> None:
+    routes = """              - match: {path: "/direct"}
+                direct_response: {status: 202, body: {inline_string: "x"}}
+                response_headers_to_add: [{header: {key: x-rc, value: "%RESPONSE_CODE%"}}]
+              - match: {prefix: "/proxied"}
+                route: {cluster: upstream}
+                response_headers_to_add: [{header: {key: x-rc, value: "%RESPONSE_CODE%"}}]"""
+    async with echo_upstream() as up, gateway(basic_config(up, routes=routes)) as gw:
+        direct = await request(port_of(gw), "GET", "/direct")
+        proxied = await request(port_of(gw), "GET", "/proxied", headers=[("x-echo-status", "201")])
+    assert (direct.status, direct.headers["x-rc"]) == (202, "202")
+    assert (proxied.status, proxied.headers["x-rc"]) == (201, "201")

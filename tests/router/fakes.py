@@ -209,6 +209,10 @@ class FakeCluster:
     def name(self) -> str:
         return self._name
 
+    @property
+    def stat_name(self) -> str:
+        return self._name
+
     def new_stream(self, callbacks: UpstreamCallbacks, lb_context: LoadBalancerContext) -> Cancellable | None:
         self.callbacks = callbacks
         self.lb_contexts.append(lb_context)

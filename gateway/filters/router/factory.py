@@ -50,5 +50,5 @@ class RouterFactory:
         cluster = self.cluster_manager.get(name)
         if cluster is None:
             return None
-        found = self.clusters[name] = (cluster, self.stats_cache.cluster(name))
+        found = self.clusters[name] = (cluster, self.stats_cache.cluster(cluster.stat_name))
         return found

@@ -228,9 +228,10 @@ class Router(HttpFilter):
                 self._rewrite_path(redirect.path_rewrite.apply, headers)
             extra.add(b"location", redirect.location(headers))
         info = self.callbacks.stream_info
+        status = route.direct_status or (redirect.status if redirect is not None else 200)
+        info.response_code = status  # for %RESPONSE_CODE% in the response headers added below
         for mutation in match.response_mutations:
             mutation.apply(extra, info)
-        status = route.direct_status or (redirect.status if redirect is not None else 200)
         self.callbacks.send_local_reply(status, route.direct_body, extra, details="direct_response")
 
     def _request_complete(self) -> None:
@@ -280,10 +281,12 @@ class Router(HttpFilter):
         done_at = self._request_done_at
         if done_at is not None and not self._cfg.suppress_envoy_headers:
             headers.set(_SERVICE_TIME, b"%d" % int((now - done_at) * 1000))
-        self._charge(headers.status or 0)
+        status = headers.status or 0
+        self._charge(status)
         info.response_code_details = "via_upstream"
         if match.response_mutations:
             info.response_headers = headers  # for %RESP(...)% in the values
+            info.response_code = status  # for %RESPONSE_CODE%: Envoy knows it when response headers are added
             for mutation in match.response_mutations:
                 mutation.apply(headers, info)
         self._response_started = True

@@ -71,7 +71,10 @@ install() {
 
 build() { # build MANIFEST ARGS...: a quiet, offline release build for the target
     local manifest="$1"; shift
-    "$CARGO" build --offline --release --quiet -j "${JOBS:-1}" --target "$TARGET" --manifest-path "$manifest" "$@"
+    # Source paths (kept in panic locations) are made relative to the checkout, so a .wasm built in any clone has
+    # the same bytes as the committed one.
+    RUSTFLAGS="${RUSTFLAGS:-} --remap-path-prefix=$root=." \
+        "$CARGO" build --offline --release --quiet -j "${JOBS:-1}" --target "$TARGET" --manifest-path "$manifest" "$@"
 }
 
 echo "build-plugins: $("$RUSTC" --version), target $TARGET"

@@ -71,8 +71,9 @@ install() {
 
 build() { # build MANIFEST ARGS...: a quiet, offline release build for the target
     local manifest="$1"; shift
-    # Source paths (kept in panic locations) are made relative to the checkout, so a .wasm built in any clone has
-    # the same bytes as the committed one.
+    # Source paths (kept in panic locations) are made relative to the checkout. A build in another directory can
+    # still differ by a few bytes (cargo's crate hashes include a path dependency's location); the tests always
+    # run on the fresh build, so the committed .wasm is a convenience, never what is tested.
     RUSTFLAGS="${RUSTFLAGS:-} --remap-path-prefix=$root=." \
         "$CARGO" build --offline --release --quiet -j "${JOBS:-1}" --target "$TARGET" --manifest-path "$manifest" "$@"
 }

@@ -86,20 +86,12 @@ class HeaderMap:
             else:
                 j += 1
 
-    def set_default(self, name: bytes, value: bytes) -> None:
-        """Add ``name`` only when absent."""
-        if name not in self:
-            self.add(name, value)
-
     def remove(self, name: bytes) -> int:
         """Remove every value of ``name``; returns how many were removed."""
         pairs = self._pairs
         before = len(pairs)
         pairs[:] = [p for p in pairs if p[0] != name]
         return before - len(pairs)
-
-    def remove_prefix(self, prefix: bytes) -> None:
-        self._pairs[:] = [p for p in self._pairs if not p[0].startswith(prefix)]
 
     def pairs(self) -> list[Pair]:
         """The underlying list (mutations through it are visible): for codecs and the wasm host."""

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping
 from enum import IntEnum
-from typing import Any, Protocol
+from typing import Protocol
 
 from gateway.core.flags import ResponseFlag
 from gateway.core.headers import HeaderMap
@@ -196,13 +196,3 @@ class HttpFilter:
 
 # A factory builds one filter per stream; it is created once at config time from the filter's config.
 FilterFactory = Callable[[], HttpFilter]
-
-
-class FilterFactoryContext(Protocol):
-    """What a filter's factory may use at config time: shared services of the server."""
-
-    @property
-    def stats(self) -> Any: ...
-
-    @property
-    def cluster_manager(self) -> Any: ...

@@ -64,25 +64,3 @@ class CodecError(GatewayError):
             if source is Source.DOWNSTREAM
             else ResponseFlag.UPSTREAM_PROTOCOL_ERROR
         )
-
-
-class UpstreamError(GatewayError):
-    """The upstream could not serve a request: connect failure, reset, overflow, no healthy host."""
-
-    source = Source.UPSTREAM
-
-    def __init__(self, reason: ResetReason, flag: ResponseFlag, detail: str = "") -> None:
-        super().__init__(detail or reason.value)
-        self.reason = reason
-        self.flag = flag
-        self.detail = detail
-
-
-class PluginError(GatewayError):
-    """A Wasm plugin trapped, overran its deadline or exhausted its memory."""
-
-    source = Source.PLUGIN
-
-    def __init__(self, plugin: str, message: str) -> None:
-        super().__init__(f"plugin {plugin}: {message}")
-        self.plugin = plugin

@@ -63,9 +63,6 @@ class StreamInfo:
     def set_flag(self, flag: ResponseFlag) -> None:
         self.response_flags |= flag
 
-    def has_flag(self, flag: ResponseFlag) -> bool:
-        return bool(self.response_flags & flag)
-
     def duration_ms(self) -> int | None:
         """Milliseconds from start to the end of the stream, or None while it is open (``%DURATION%``)."""
         if self.end_monotonic is None:

@@ -68,7 +68,6 @@ class ActiveStream:
         "_watermark_callbacks",
         "request_complete",
         "response_started",
-        "response_complete",
         "_local_reply_in_progress",
         "done",
         "last_activity",
@@ -99,7 +98,6 @@ class ActiveStream:
         self._watermark_callbacks: list[tuple[Callable[[], None], Callable[[], None]]] | None = None
         self.request_complete = False
         self.response_started = False  # response headers went to the codec
-        self.response_complete = False
         self._local_reply_in_progress = False
         self.done = False
         self.last_activity = info.start_monotonic
@@ -343,7 +341,6 @@ class ActiveStream:
         self._response_ended()
 
     def _response_ended(self) -> None:
-        self.response_complete = True
         self.info.last_downstream_tx_byte = time.monotonic()
         if not self.request_complete:
             self._conn.stats.rq_response_before_rq_complete.inc()

@@ -163,9 +163,6 @@ class DownstreamConnection(asyncio.Protocol):
         else:
             transport.close()
 
-    def write_buffer_size(self) -> int:
-        return 0 if self._transport is None else self._transport.get_write_buffer_size()
-
 
 class ConnectionTracker(Protocol):
     def add(self, connection: DownstreamConnection) -> None: ...

@@ -9,7 +9,6 @@ from __future__ import annotations
 import bisect
 import math
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 
@@ -142,11 +141,6 @@ class Store:
 
     def scope(self, prefix: str) -> Scope:
         return Scope(self, prefix)
-
-    def iter_all(self) -> Iterator[Counter | Gauge | Histogram]:
-        yield from self.counters.values()
-        yield from self.gauges.values()
-        yield from self.histograms.values()
 
 
 class Scope:

@@ -28,7 +28,6 @@ from gateway.config.model.cluster import (
 )
 from gateway.config.model.core import (
     Address,
-    CidrRange,
     DataSource,
     HeaderAppendAction,
     HeadersWithUnderscoresAction,
@@ -80,7 +79,6 @@ __all__ = [
     "Admin",
     "Bootstrap",
     "BootstrapExtension",
-    "CidrRange",
     "CircuitBreakers",
     "Cluster",
     "ClusterLoadAssignment",

@@ -154,9 +154,3 @@ class Http1ProtocolOptions:
 class RoutingPriority(Enum):
     DEFAULT = 0
     HIGH = 1
-
-
-@dataclass(frozen=True, slots=True)
-class CidrRange:
-    address_prefix: str
-    prefix_len: int = 0

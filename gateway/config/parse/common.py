@@ -7,7 +7,6 @@ import os
 from gateway.config.fields import Fields, Invalid
 from gateway.config.model.core import (
     Address,
-    CidrRange,
     DataSource,
     HeaderAppendAction,
     HeadersWithUnderscoresAction,
@@ -249,11 +248,3 @@ def parse_http1_protocol_options(f: Fields) -> Http1ProtocolOptions:
         f.error("override_stream_error_on_invalid_http_message", "true: not supported")
     f.boolean("enable_trailers")
     return Http1ProtocolOptions(accept_http_10=f.boolean("accept_http_10"))
-
-
-def parse_cidr_range(f: Fields) -> CidrRange:
-    prefix = f.string("address_prefix", required=True)
-    prefix_len = f.uint32("prefix_len", wrapped=True, hi=128)
-    if not prefix:
-        raise Invalid
-    return CidrRange(address_prefix=prefix, prefix_len=prefix_len)

@@ -77,8 +77,3 @@ class HeaderMutation:
             headers.set(name, value)
         for name, value in append:
             headers.add(name, value)
-
-
-def apply_all(chain: tuple[HeaderMutation, ...], headers: HeaderMap, info: StreamInfo) -> None:
-    for mutation in chain:
-        mutation.apply(headers, info)

@@ -24,10 +24,10 @@ class HeaderMap:
     def __init__(self, pairs: Iterable[Pair] = ()) -> None:
         self._pairs: list[Pair] = list(pairs)
 
-    @classmethod
-    def from_list(cls, pairs: list[Pair]) -> HeaderMap:
+    @staticmethod
+    def from_list(pairs: list[Pair]) -> HeaderMap:
         """Adopt ``pairs`` without copying (the caller hands over ownership)."""
-        hm = cls.__new__(cls)
+        hm = HeaderMap()
         hm._pairs = pairs
         return hm
 

@@ -9,6 +9,7 @@ exit 0.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -17,7 +18,7 @@ from collections.abc import Mapping, Sequence
 
 import uvloop
 
-from gateway import __version__
+from gateway import __version__, native
 from gateway.accesslog import close_all, reopen_all
 from gateway.admin import AdminServer, ListenerInfo, build_admin_access_logs
 from gateway.codec import make_server_codec
@@ -109,7 +110,20 @@ class Server:
             await listener.start()
             host, port = listener.address
             log.info("listener %s on %s:%d", listener.name, host, port)
+        self._log_native()
+        # What start-up built lives as long as the process: keep it out of every later collection's walk.
+        gc.collect()
+        gc.freeze()
         self._set_state(ServerState.LIVE)
+
+    @staticmethod
+    def _log_native() -> None:
+        if native.active:
+            log.info("per-request modules compiled (mypyc)")
+        elif native.status.startswith("disabled"):
+            log.info("per-request modules run as plain Python: %s", native.status)
+        else:
+            log.warning("per-request modules run as plain Python, about 1.3x slower: %s", native.status)
 
     def _set_state(self, state: ServerState) -> None:
         self._state = state

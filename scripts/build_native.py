@@ -1,0 +1,123 @@
+"""Compile the per-request modules with mypyc into .native/ (see gateway/native.py for how they are loaded).
+
+    .venv/bin/python scripts/build_native.py [--root TREE] [--force]
+
+Does nothing when the manifest already matches every source. The compiled modules keep their Python semantics
+(mypyc checks the declared types at run time, so a type error the annotations hide becomes a TypeError); the
+gateway runs them as plain Python when the build is missing or stale. Needs gcc and the Python headers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import sys
+import sysconfig
+import tempfile
+from pathlib import Path
+
+# What a proxied request runs through, in the order of its life. Cold modules (config, admin, Wasm host) stay
+# Python: compiling them would cost build time and buy nothing.
+MODULES = (
+    "gateway/core/headers.py",
+    "gateway/core/events.py",
+    "gateway/core/stream_info.py",
+    "gateway/stats/store.py",
+    "gateway/net/connection.py",
+    "gateway/codec/http1/common.py",
+    "gateway/codec/http1/parser_httptools.py",
+    "gateway/codec/http1/server.py",
+    "gateway/codec/http1/client.py",
+    "gateway/http/stats.py",
+    "gateway/http/header_policy.py",
+    "gateway/http/filter_chain.py",
+    "gateway/http/active_stream.py",
+    "gateway/http/connection.py",
+    "gateway/filters/api.py",
+    "gateway/filters/router/stats.py",
+    "gateway/filters/router/timeouts.py",
+    "gateway/filters/router/upstream_request.py",
+    "gateway/filters/router/filter.py",
+    "gateway/upstream/stats.py",
+    "gateway/upstream/breakers.py",
+    "gateway/upstream/host.py",
+    "gateway/upstream/lb.py",
+    "gateway/upstream/cluster.py",
+    "gateway/upstream/connection.py",
+    "gateway/upstream/pool.py",
+)
+GROUP = "gateway_native"
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def up_to_date(root: Path) -> bool:
+    try:
+        manifest = json.loads((root / ".native" / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return False
+    modules = manifest.get("modules", {})
+    return (
+        manifest.get("cache_tag") == sys.implementation.cache_tag
+        and sorted(entry["source"] for entry in modules.values()) == sorted(MODULES)
+        and all(sha256(root / entry["source"]) == entry["sha256"] for entry in modules.values())
+    )
+
+
+def build(root: Path) -> None:
+    # Imported here: a tree that is up to date needs neither mypyc nor setuptools.
+    from mypyc.build import mypycify
+    from setuptools import Distribution
+
+    out = root / ".native"
+    suffix = sysconfig.get_config_var("EXT_SUFFIX")
+    hashes = {source: sha256(root / source) for source in MODULES}  # what is compiled, hashed before compiling
+    with tempfile.TemporaryDirectory(prefix="gateway-native-") as tmp:
+        os.chdir(root)  # mypyc names modules by their paths relative to the working directory
+        extensions = mypycify(list(MODULES), opt_level="3", group_name=GROUP, target_dir=f"{tmp}/c")
+        dist = Distribution({"name": "gateway-native", "ext_modules": extensions})
+        cmd = dist.get_command_obj("build_ext")
+        cmd.build_lib = f"{tmp}/lib"  # type: ignore[attr-defined]
+        cmd.build_temp = f"{tmp}/temp"  # type: ignore[attr-defined]
+        cmd.parallel = os.cpu_count() or 1  # type: ignore[attr-defined]
+        dist.run_command("build_ext")
+        staged = Path(tmp) / "staged"
+        shutil.copytree(f"{tmp}/lib", staged / "lib")
+        modules = {}
+        for source in MODULES:
+            name = source.removesuffix(".py").replace("/", ".")
+            binary = Path("lib") / (source.removesuffix(".py") + suffix)
+            if not (staged / binary).is_file():
+                raise SystemExit(f"build_native: mypyc produced no {binary}")
+            modules[name] = {"source": source, "sha256": hashes[source], "binary": str(binary)}
+        shared = f"{GROUP}__mypyc"
+        manifest = {
+            "cache_tag": sys.implementation.cache_tag,
+            "modules": modules,
+            "shared": {"module": shared, "binary": f"lib/{shared}{suffix}"},
+        }
+        (staged / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+        # Replace the old build only once the new one is complete.
+        shutil.rmtree(out, ignore_errors=True)
+        shutil.move(str(staged), out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parent.parent)
+    parser.add_argument("--force", action="store_true", help="rebuild even when the build matches the sources")
+    args = parser.parse_args()
+    root = args.root.resolve()
+    if not args.force and up_to_date(root):
+        return
+    print(f"build_native: compiling {len(MODULES)} modules with mypyc (about a minute)", file=sys.stderr, flush=True)
+    build(root)
+
+
+if __name__ == "__main__":
+    main()

@@ -232,6 +232,14 @@ def gateway_process(
             yield port, proc.pid
 
 
+def native_mode(tree: Path = ROOT) -> str:
+    """How the gateway of ``tree`` runs its per-request modules (gateway/native.py): ``compiled``, or plain Python
+    and why (no build, a stale one, ``GATEWAY_NATIVE=0`` in the environment)."""
+    code = "import gateway.native as n; print('compiled' if n.active else 'plain Python: ' + n.status)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=tree, capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
 def stop_profile(pid: int, path: str) -> None:
     """Switch a gateway_process profile off and wait until its stats are on disk."""
     os.kill(pid, signal.SIGUSR2)

@@ -23,7 +23,17 @@ import pstats
 import signal
 from pathlib import Path
 
-from common import NGINX_UPSTREAM, gateway_config, gateway_process, measure, median, nginx, stop_profile, wrk
+from common import (
+    NGINX_UPSTREAM,
+    gateway_config,
+    gateway_process,
+    measure,
+    median,
+    native_mode,
+    nginx,
+    stop_profile,
+    wrk,
+)
 
 
 def compare(args: argparse.Namespace, config: str) -> None:
@@ -55,7 +65,9 @@ def main() -> None:
     mode.add_argument("--profile", metavar="FILE", help="write a CPU-time cProfile of the measured runs")
     mode.add_argument("--against", metavar="TREE", help="compare with the gateway package under TREE, paired")
     args = parser.parse_args()
+    print(f"this tree: {native_mode()}")
     if args.against:
+        print(f"{args.against}: {native_mode(Path(args.against))}")
         with nginx(NGINX_UPSTREAM, body="hello from upstream\\n") as upstream_port:
             compare(args, gateway_config(upstream_port))
         return

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from common import NGINX_PROXY, NGINX_UPSTREAM, gateway, gateway_config, median, nginx, wrk
+from common import NGINX_PROXY, NGINX_UPSTREAM, gateway, gateway_config, median, native_mode, nginx, wrk
 
 
 def main() -> None:
@@ -18,6 +18,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--http1-codec", default="httptools")
     args = parser.parse_args()
+    mode = native_mode()
 
     results: dict[str, list[tuple[float, float]]] = {"nginx": [], "gateway": []}
     with nginx(NGINX_UPSTREAM, body="hello from upstream\\n") as upstream_port:
@@ -41,7 +42,8 @@ def main() -> None:
     print(f"\nmedians over {args.rounds} rounds of {args.seconds}s, {args.connections} connections, one worker each:")
     print(f"  nginx    {rps['nginx']:10.0f} req/s   p99 {p99['nginx']:7.2f} ms")
     print(
-        f"  gateway  {rps['gateway']:10.0f} req/s   p99 {p99['gateway']:7.2f} ms   (HTTP/1 codec: {args.http1_codec})"
+        f"  gateway  {rps['gateway']:10.0f} req/s   p99 {p99['gateway']:7.2f} ms   "
+        f"(HTTP/1 codec: {args.http1_codec}; {mode})"
     )
     print(
         f"  ratio    requests/s gateway/nginx = {rps['gateway'] / rps['nginx']:.2f}   "

@@ -68,6 +68,15 @@ class RouteEntry(Protocol):
         ...
 
 
+class DownstreamWatermarkCallbacks(Protocol):
+    """A producer of the response (the router) that stops and resumes reading its source as the downstream's
+    write buffer passes its high and low marks."""
+
+    def on_above_write_buffer_high_watermark(self) -> None: ...
+
+    def on_below_write_buffer_low_watermark(self) -> None: ...
+
+
 class StreamFilterCallbacks(Protocol):
     """What the connection manager offers each filter of one stream."""
 
@@ -123,7 +132,9 @@ class StreamFilterCallbacks(Protocol):
 
     def encode_headers(self, headers: HeaderMap, end_stream: bool) -> None: ...
 
-    def encode_data(self, data: bytearray, end_stream: bool) -> None: ...
+    def encode_data(self, data: bytes | bytearray, end_stream: bool) -> None:
+        """Filters that encode see a bytearray they may change; bytes are copied into one only for them."""
+        ...
 
     def encode_trailers(self, trailers: HeaderMap) -> None: ...
 
@@ -147,9 +158,8 @@ class StreamFilterCallbacks(Protocol):
 
     def on_decoder_filter_below_write_buffer_low_watermark(self) -> None: ...
 
-    def add_downstream_watermark_callbacks(self, above: Callable[[], None], below: Callable[[], None]) -> None:
-        """Be told when the downstream's write buffer passes its high (``above``) and low (``below``) marks,
-        so the producer of the response can stop and resume reading its source."""
+    def add_downstream_watermark_callbacks(self, callbacks: DownstreamWatermarkCallbacks) -> None:
+        """Have ``callbacks`` told when the downstream's write buffer passes its high and low marks."""
         ...
 
 

@@ -14,14 +14,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from gateway.core.flags import ResponseFlag
 from gateway.core.headers import HeaderMap
 from gateway.core.stream_info import StreamInfo
-from gateway.filters.api import HttpFilter, RouteEntry
+from gateway.filters.api import DownstreamWatermarkCallbacks, HttpFilter, RouteEntry
 from gateway.http.filter_chain import FilterChain
+from gateway.http.filter_hooks import COMPLETES, DECODES, DESTROYS, ENCODES, LOGS, hooks_of
 from gateway.http.header_policy import mutate_response_headers
 from gateway.http.local_reply import local_reply_headers
 
@@ -47,22 +47,19 @@ def _noop_trailers(trailers: HeaderMap) -> None:
     pass
 
 
-def _ignore_flag(flag: bool) -> None:
-    pass
-
-
-# What a finished stream's chains become: no filters, nothing held, every input ignored.
-_FINISHED_CHAIN = FilterChain((), True, _noop_headers, _noop_data, _noop_trailers, 0, lambda: None, _ignore_flag)
-_FINISHED_CHAIN.aborted = True
-
-
 class ActiveStream:
     __slots__ = (
         "_conn",
-        "_stream_id",
+        "stream_id",
         "info",
+        "stream_info",
+        "loop",
+        "decoder_buffer_limit",
+        "encoder_buffer_limit",
         "filters",
+        "_hooks",
         "decoder",
+        "_terminal",
         "encoder",
         "_route",
         "_watermark_callbacks",
@@ -77,25 +74,39 @@ class ActiveStream:
 
     def __init__(self, conn: HttpConnection, stream_id: int, info: StreamInfo) -> None:
         self._conn = conn
-        self._stream_id = stream_id
-        self.info = info
         settings = conn.settings
-        self.filters: list[HttpFilter] = [factory() for factory in settings.filter_factories]
-        limit = settings.buffer_limit
-        self.decoder = FilterChain(
-            self.filters,
-            True,
-            _noop_headers,
-            _noop_data,
-            _noop_trailers,
-            limit,
-            self._request_too_large,
-            conn.read_disable_for_stream,
-            terminal=True,
-        )
-        self.encoder = self._new_encoder()
+        # StreamFilterCallbacks' read-only values, as plain attributes: the router reads them per request.
+        self.stream_id = stream_id
+        self.info = self.stream_info = info
+        self.loop = conn.loop
+        self.decoder_buffer_limit = self.encoder_buffer_limit = settings.buffer_limit
+        filters = self.filters = [factory() for factory in settings.filter_factories]
+        before_last = last = 0
+        for f in filters:
+            before_last |= last
+            last = hooks_of(f)
+        self._hooks = before_last | last
+        # The chains only where a filter has a hook in them. Without a decoding filter ahead of it, the last
+        # filter (the router) gets the request parts directly: it consumes them all, so its statuses never matter.
+        self.decoder: FilterChain | None = None
+        self._terminal: HttpFilter | None = None
+        if before_last & DECODES:
+            self.decoder = FilterChain(
+                filters,
+                True,
+                _noop_headers,
+                _noop_data,
+                _noop_trailers,
+                settings.buffer_limit,
+                self._request_too_large,
+                conn.read_disable_for_stream,
+                terminal=True,
+            )
+        elif last & DECODES:
+            self._terminal = filters[-1]
+        self.encoder = self._new_encoder() if self._hooks & ENCODES else None
         self._route: object = None  # None: not resolved yet; _NO_ROUTE: resolved to nothing
-        self._watermark_callbacks: list[tuple[Callable[[], None], Callable[[], None]]] | None = None
+        self._watermark_callbacks: list[DownstreamWatermarkCallbacks] | None = None
         self.request_complete = False
         self.response_started = False  # response headers went to the codec
         self._local_reply_in_progress = False
@@ -103,7 +114,7 @@ class ActiveStream:
         self.last_activity = info.start_monotonic
         self.idle_timeout = 0.0  # the stream idle timeout that applies (route's or connection manager's); 0: none
         self._timers: list[asyncio.TimerHandle] | None = None
-        for f in self.filters:
+        for f in filters:
             f.set_callbacks(self)
 
     def _new_encoder(self) -> FilterChain:
@@ -121,17 +132,24 @@ class ActiveStream:
     # -- input from the connection --
     def decode_headers(self, headers: HeaderMap, end_stream: bool) -> None:
         if end_stream:
-            self._request_ended()
-        self.decoder.on_headers(headers, end_stream)
+            self.request_complete = True
+            # The whole request came in the callback that made the stream: its clock reading serves.
+            self.info.last_downstream_rx_byte = self.info.start_monotonic
+        if self.decoder is not None:
+            self.decoder.on_headers(headers, end_stream)
+        elif self._terminal is not None:
+            self._terminal.decode_headers(headers, end_stream)
 
     def decode_data(self, data: bytes, end_stream: bool) -> None:
-        self.info.bytes_received += len(data)
-        self.last_activity = time.monotonic()
+        info = self.info
+        info.bytes_received += len(data)
+        now = self.last_activity = time.monotonic()
         if end_stream:
-            self._request_ended()
-        limit = self.decoder.buffer_limit
+            self.request_complete = True
+            info.last_downstream_rx_byte = now
+        limit = self.decoder_buffer_limit
         if len(data) <= limit:
-            self.decoder.on_data(bytearray(data), end_stream)
+            self._decode_chunk(bytearray(data), end_stream)
             return
         # One read may hold more than the buffer limit; Envoy's reads never do, so filters see chunks of at most
         # the limit and a filter that buffers the body meets the limit the same way whatever the read size.
@@ -140,29 +158,23 @@ class ActiveStream:
             if self.done:
                 return
             last = start + limit >= len(data)
-            self.decoder.on_data(bytearray(view[start : start + limit]), end_stream and last)
+            self._decode_chunk(bytearray(view[start : start + limit]), end_stream and last)
+
+    def _decode_chunk(self, data: bytearray, end_stream: bool) -> None:
+        if self.decoder is not None:
+            self.decoder.on_data(data, end_stream)
+        elif self._terminal is not None:
+            self._terminal.decode_data(data, end_stream)
 
     def decode_trailers(self, trailers: HeaderMap) -> None:
-        self._request_ended()
-        self.decoder.on_trailers(trailers)
-
-    def _request_ended(self) -> None:
         self.request_complete = True
         self.info.last_downstream_rx_byte = time.monotonic()
+        if self.decoder is not None:
+            self.decoder.on_trailers(trailers)
+        elif self._terminal is not None:
+            self._terminal.decode_trailers(trailers)
 
     # -- StreamFilterCallbacks --
-    @property
-    def stream_id(self) -> int:
-        return self._stream_id
-
-    @property
-    def stream_info(self) -> StreamInfo:
-        return self.info
-
-    @property
-    def loop(self) -> asyncio.AbstractEventLoop:
-        return self._conn.loop
-
     @property
     def request_headers(self) -> HeaderMap | None:
         return self.info.request_headers
@@ -181,17 +193,15 @@ class ActiveStream:
         self._route = None
 
     def continue_decoding(self) -> None:
-        self.decoder.resume()
+        if self.decoder is not None:
+            self.decoder.resume()
 
     def decoding_buffer(self) -> bytearray | None:
-        return self.decoder.buffer
+        return self.decoder.buffer if self.decoder is not None else None
 
     def add_decoded_data(self, data: bytes) -> None:
-        self.decoder.add_held(data)
-
-    @property
-    def decoder_buffer_limit(self) -> int:
-        return self.decoder.buffer_limit
+        if self.decoder is not None:
+            self.decoder.add_held(data)
 
     def send_local_reply(
         self,
@@ -216,57 +226,71 @@ class ActiveStream:
                 self._conn.stats.rs_too_large.inc()
         if self.response_started:
             # Headers are gone: nothing left but to reset.
-            log.debug("local reply %d after response start; resetting stream %d", status, self._stream_id)
+            log.debug("local reply %d after response start; resetting stream %d", status, self.stream_id)
             self.reset_stream(flag or ResponseFlag.LOCAL_RESET, details)
             return
         reply = local_reply_headers(status, body, headers)
-        if self._local_reply_in_progress:
-            # A filter answered a local reply's encoding with another one: as Envoy's sendDirectLocalReply, this one
-            # goes straight to the client, past the filters, so a reply cannot recurse.
-            self.encoder.aborted = True
+        encoder = self.encoder
+        if self._local_reply_in_progress or encoder is None:
+            # Straight to the client: no filter encodes, or a filter answered a local reply's encoding with
+            # another one, which goes past the filters as Envoy's sendDirectLocalReply, so a reply cannot recurse.
+            if self.decoder is not None:
+                self.decoder.aborted = True
+            if encoder is not None:
+                encoder.aborted = True
+            self._local_reply_in_progress = True
             self._write_headers(reply, not body)
             if body and not self.done:
-                self._write_data(bytearray(body), True)
+                self._write_data(body, True)
             return
         self._local_reply_in_progress = True
-        self.decoder.aborted = True
-        self.encoder.aborted = True
-        self.encoder = self._new_encoder()
+        if self.decoder is not None:
+            self.decoder.aborted = True
+        encoder.aborted = True
+        encoder = self.encoder = self._new_encoder()
         if body:
-            self.encoder.on_headers(reply, False)
-            if not self.done and not self.encoder.aborted:
-                self.encoder.on_data(bytearray(body), True)
+            encoder.on_headers(reply, False)
+            encoder = self.encoder
+            if not self.done and encoder is not None and not encoder.aborted:
+                encoder.on_data(bytearray(body), True)
         else:
-            self.encoder.on_headers(reply, True)
+            encoder.on_headers(reply, True)
 
     def encode_1xx_headers(self, headers: HeaderMap) -> None:
         if not self.response_started and not self.done:
-            self._conn.write_informational(self._stream_id, headers)
+            self._conn.write_informational(self.stream_id, headers)
 
     def encode_headers(self, headers: HeaderMap, end_stream: bool) -> None:
         if not self.done and not self._local_reply_in_progress:
-            self.encoder.on_headers(headers, end_stream)
+            if self.encoder is None:
+                self._write_headers(headers, end_stream)
+            else:
+                self.encoder.on_headers(headers, end_stream)
 
-    def encode_data(self, data: bytearray, end_stream: bool) -> None:
+    def encode_data(self, data: bytes | bytearray, end_stream: bool) -> None:
         if not self.done and not self._local_reply_in_progress:
-            self.encoder.on_data(data, end_stream)
+            if self.encoder is None:
+                self._write_data(data, end_stream)  # no filter to see it: no mutable copy either
+            else:
+                self.encoder.on_data(data if isinstance(data, bytearray) else bytearray(data), end_stream)
 
     def encode_trailers(self, trailers: HeaderMap) -> None:
         if not self.done and not self._local_reply_in_progress:
-            self.encoder.on_trailers(trailers)
+            if self.encoder is None:
+                self._write_trailers(trailers)
+            else:
+                self.encoder.on_trailers(trailers)
 
     def continue_encoding(self) -> None:
-        self.encoder.resume()
+        if self.encoder is not None:
+            self.encoder.resume()
 
     def encoding_buffer(self) -> bytearray | None:
-        return self.encoder.buffer
+        return self.encoder.buffer if self.encoder is not None else None
 
     def add_encoded_data(self, data: bytes) -> None:
-        self.encoder.add_held(data)
-
-    @property
-    def encoder_buffer_limit(self) -> int:
-        return self.encoder.buffer_limit
+        if self.encoder is not None:
+            self.encoder.add_held(data)
 
     def reset_stream(self, flag: ResponseFlag = ResponseFlag.LOCAL_RESET, details: str = "") -> None:
         if self.done:
@@ -276,15 +300,15 @@ class ActiveStream:
         if details and not self.info.response_code_details:
             self.info.response_code_details = details
         self._conn.stats.rq_tx_reset.inc()
-        self.decoder.aborted = True
-        self.encoder.aborted = True
+        self._abort_chains()
         self._finish()
         self._conn.reset_stream(self)
 
-    def add_downstream_watermark_callbacks(self, above: Callable[[], None], below: Callable[[], None]) -> None:
+    def add_downstream_watermark_callbacks(self, callbacks: DownstreamWatermarkCallbacks) -> None:
         if self._watermark_callbacks is None:
-            self._watermark_callbacks = []
-        self._watermark_callbacks.append((above, below))
+            self._watermark_callbacks = [callbacks]
+        else:
+            self._watermark_callbacks.append(callbacks)
 
     def on_decoder_filter_above_write_buffer_high_watermark(self) -> None:
         """The upstream cannot take more of the request: stop reading the downstream."""
@@ -294,8 +318,11 @@ class ActiveStream:
         self._conn.read_disable_for_stream(False)
 
     def on_downstream_watermark(self, above: bool) -> None:
-        for cb_above, cb_below in self._watermark_callbacks or ():
-            (cb_above if above else cb_below)()
+        for callbacks in self._watermark_callbacks or ():
+            if above:
+                callbacks.on_above_write_buffer_high_watermark()
+            else:
+                callbacks.on_below_write_buffer_low_watermark()
 
     def _encoder_watermark(self, above: bool) -> None:
         # A filter holding the response past the limit: the producer must stop, as for a slow downstream.
@@ -323,25 +350,25 @@ class ActiveStream:
             info.response_code_details = "via_upstream"
         mutate_response_headers(headers, status, info, self._conn.settings)
         self.response_started = True
-        info.first_downstream_tx_byte = self.last_activity = time.monotonic()
+        now = info.first_downstream_tx_byte = self.last_activity = time.monotonic()
         self._conn.write_headers(self, headers, end_stream)
         if end_stream:
-            self._response_ended()
+            self._response_ended(now)
 
-    def _write_data(self, data: bytearray, end_stream: bool) -> None:
+    def _write_data(self, data: bytes | bytearray, end_stream: bool) -> None:
         self.info.bytes_sent += len(data)
-        self.last_activity = time.monotonic()
+        now = self.last_activity = time.monotonic()
         self._conn.write_data(self, data, end_stream)
         if end_stream:
-            self._response_ended()
+            self._response_ended(now)
 
     def _write_trailers(self, trailers: HeaderMap) -> None:
         self.info.response_trailers = trailers
         self._conn.write_trailers(self, trailers)
-        self._response_ended()
+        self._response_ended(time.monotonic())
 
-    def _response_ended(self) -> None:
-        self.info.last_downstream_tx_byte = time.monotonic()
+    def _response_ended(self, now: float) -> None:
+        self.info.last_downstream_tx_byte = now
         if not self.request_complete:
             self._conn.stats.rq_response_before_rq_complete.inc()
         self._finish()
@@ -355,9 +382,15 @@ class ActiveStream:
         self.info.set_flag(ResponseFlag.DOWNSTREAM_CONNECTION_TERMINATION)
         self.info.response_code_details = "downstream_remote_disconnect"
         self._conn.stats.rq_rx_reset.inc()
-        self.decoder.aborted = True
-        self.encoder.aborted = True
+        self._abort_chains()
         self._finish()
+
+    def _abort_chains(self) -> None:
+        """The stream ends abnormally: an iteration in progress touches no more filters."""
+        if self.decoder is not None:
+            self.decoder.aborted = True
+        if self.encoder is not None:
+            self.encoder.aborted = True
 
     def add_timer(self, handle: asyncio.TimerHandle) -> None:
         if self._timers is None:
@@ -369,43 +402,45 @@ class ActiveStream:
             return
         self.done = True
         info = self.info
-        info.end_monotonic = info.last_downstream_tx_byte or time.monotonic()
+        end = info.end_monotonic = info.last_downstream_tx_byte or time.monotonic()
         for handle in self._timers or ():
             handle.cancel()
         conn = self._conn
         stats = conn.stats
-        stats.rq_active.dec()
         code = info.response_code
-        if code:
-            stats.record_status(code)
-            if code == 101:
-                stats.cx_upgrades_active.dec()
-        stats.rq_completed.inc()
-        stats.rq_time.record((info.end_monotonic - info.start_monotonic) * 1000.0)
-        # Each hook is guarded: one failing at the end of a stream must not keep the others from running.
+        stats.request_ended(code, (end - info.start_monotonic) * 1000.0)
+        if code == 101:
+            stats.cx_upgrades_active.dec()
+        # Each hook is guarded: one failing at the end of a stream must not keep the others from running. Hooks
+        # that no filter of the stream overrides are not called at all.
         filters = self.filters
-        for f in filters:
-            try:
-                f.on_stream_complete()
-            except Exception:
-                log.exception("on_stream_complete failed on stream %d", self._stream_id)
-        for f in filters:
-            try:
-                f.on_log(info)
-            except Exception:
-                log.exception("on_log failed on stream %d", self._stream_id)
+        hooks = self._hooks
+        if hooks & COMPLETES:
+            for f in filters:
+                try:
+                    f.on_stream_complete()
+                except Exception:
+                    log.exception("on_stream_complete failed on stream %d", self.stream_id)
+        if hooks & LOGS:
+            for f in filters:
+                try:
+                    f.on_log(info)
+                except Exception:
+                    log.exception("on_log failed on stream %d", self.stream_id)
         for sink in conn.settings.access_logs:
             try:
                 sink.log(info)
             except Exception:
-                log.exception("access log failed on stream %d", self._stream_id)
-        for f in filters:
-            try:
-                f.on_destroy()
-            except Exception:
-                log.exception("on_destroy failed on stream %d", self._stream_id)
+                log.exception("access log failed on stream %d", self.stream_id)
+        if hooks & DESTROYS:
+            for f in filters:
+                try:
+                    f.on_destroy()
+                except Exception:
+                    log.exception("on_destroy failed on stream %d", self.stream_id)
         # Break the stream <-> chains <-> filters cycles now, so the stream is freed by reference counting rather
         # than by the cyclic garbage collector (which cost ~8% of the CPU under load).
         self.filters = []
         self._watermark_callbacks = None
-        self.decoder = self.encoder = _FINISHED_CHAIN
+        self.decoder = self.encoder = None
+        self._terminal = None

@@ -86,6 +86,7 @@ class HttpConnection:
         "_idle_since",
         "_stream_idle_timer",
         "_stream_idle_due",
+        "_stream_idle_armed",
         "_duration_timer",
         "_headers_timer",
         "_read_disabled_by",
@@ -113,6 +114,7 @@ class HttpConnection:
         self._idle_since = self._started
         self._stream_idle_timer: asyncio.TimerHandle | None = None
         self._stream_idle_due = 0.0
+        self._stream_idle_armed = 0.0  # the timeout the stream idle timer was armed with
         self._headers_timer: asyncio.TimerHandle | None = None
         self._duration_timer: asyncio.TimerHandle | None = None
         if settings.max_connection_duration > 0:
@@ -198,9 +200,7 @@ class HttpConnection:
     def _new_stream(self, event: HeadersReceived) -> None:
         settings = self.settings
         stats = self.stats
-        stats.rq_total.inc()
-        stats.rq_http1_total.inc()
-        stats.rq_active.inc()
+        stats.request_started()
         if self._headers_timer is not None:
             self._headers_timer.cancel()
             self._headers_timer = None
@@ -327,7 +327,7 @@ class HttpConnection:
         else:
             self._schedule_flush()
 
-    def write_data(self, stream: ActiveStream, data: bytearray, end_stream: bool) -> None:
+    def write_data(self, stream: ActiveStream, data: bytes | bytearray, end_stream: bool) -> None:
         self._codec.send_data(stream.stream_id, data, end_stream)
         self._flush()
 
@@ -442,13 +442,16 @@ class HttpConnection:
 
     def _watch_stream_idle(self, timeout: float) -> None:
         """Make sure the stream idle check runs within ``timeout``; one timer serves the connection's streams."""
-        due = self.loop.time() + timeout
         timer = self._stream_idle_timer
+        if timer is not None and self._stream_idle_armed <= timeout:
+            return  # armed earlier for no longer: it fires in time, and re-arms for what is left
+        due = self.loop.time() + timeout
         if timer is not None:
             if self._stream_idle_due <= due:
-                return  # it fires in time, and re-arms for what is left
+                return
             timer.cancel()
         self._stream_idle_due = due
+        self._stream_idle_armed = timeout
         self._stream_idle_timer = self.loop.call_later(timeout, self._check_stream_idle)
 
     def _check_stream_idle(self) -> None:

@@ -27,17 +27,23 @@ _NOT_NOMINATED = frozenset((b"upgrade", b"close", b"keep-alive", b""))
 
 
 def _strip_hop_by_hop(headers: HeaderMap, keep_upgrade: bool) -> None:
-    pairs = headers.pairs()
-    drop = _HOP_BY_HOP
-    for name, value in pairs:
-        if name == b"connection":
-            lowered = value.lower()
-            if lowered in _NOT_NOMINATED:
-                continue  # the usual ``keep-alive`` or ``close``: no token list to split
-            listed = {token.strip() for token in lowered.split(b",")} - _NOT_NOMINATED
-            if listed:
-                drop = drop | listed
-    kept = [pair for pair in pairs if pair[0] not in drop or _kept_anyway(pair, keep_upgrade)]
+    # One pass for the usual case; a second only when Connection nominates other headers.
+    kept = []
+    nominated: set[bytes] | None = None
+    for pair in headers.pairs():
+        name = pair[0]
+        if name in _HOP_BY_HOP:
+            if name == b"connection":
+                lowered = pair[1].lower()
+                if lowered not in _NOT_NOMINATED:  # not the usual ``keep-alive`` or ``close``: a token list
+                    listed = {token.strip() for token in lowered.split(b",")} - _NOT_NOMINATED
+                    nominated = listed if nominated is None else nominated | listed
+                continue
+            if not _kept_anyway(pair, keep_upgrade):
+                continue
+        kept.append(pair)
+    if nominated:
+        kept = [pair for pair in kept if pair[0] not in nominated or _kept_anyway(pair, keep_upgrade)]
     if keep_upgrade:
         kept.append((b"connection", b"upgrade"))
     headers.replace_all(kept)
@@ -113,9 +119,34 @@ def _client_address_from_xff(xff: list[bytes], trusted_hops: int) -> str | None:
 _VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
 
 
+class _RandomHex:
+    """Random hex digits read from the OS in batches: one getrandom() per 128 request ids, not one each."""
+
+    __slots__ = ("digits", "used")
+
+    def __init__(self) -> None:
+        self.digits = ""
+        self.used = 0
+
+    def forget(self) -> None:
+        """A forked child must not hand out the ids its parent will."""
+        self.digits = ""
+        self.used = 0
+
+
+_random = _RandomHex()
+os.register_at_fork(after_in_child=_random.forget)
+
+
 def new_request_id() -> bytes:
     """A random (version 4) UUID in its text form; cheaper than building a ``uuid.UUID`` per request."""
-    h = os.urandom(16).hex()
+    r = _random
+    i = r.used
+    if i + 32 > len(r.digits):
+        r.digits = os.urandom(2048).hex()
+        i = 0
+    r.used = i + 32
+    h = r.digits[i : i + 32]
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}".encode()
 
 
@@ -195,29 +226,19 @@ def mutate_request_headers(headers: HeaderMap, info: StreamInfo, settings: HcmSe
 
 
 def mutate_response_headers(headers: HeaderMap, status: int, info: StreamInfo, settings: HcmSettings) -> None:
-    has_server = False
     for name, _ in headers.pairs():
-        if name in _RESPONSE_WATCH:
-            if name != b"server":
-                _strip_hop_by_hop(headers, keep_upgrade=status == 101)
-                has_server = b"server" in headers
-                break
-            has_server = True
+        if name in _HOP_BY_HOP:
+            _strip_hop_by_hop(headers, keep_upgrade=status == 101)
+            break
     transformation = settings.server_header_transformation
     if transformation is ServerHeaderTransformation.OVERWRITE:
-        if has_server:
-            headers.set(b"server", settings.server_name)
-        else:
-            headers.add(b"server", settings.server_name)
-    elif transformation is ServerHeaderTransformation.APPEND_IF_ABSENT and not has_server:
+        headers.set(b"server", settings.server_name)  # appended when absent
+    elif transformation is ServerHeaderTransformation.APPEND_IF_ABSENT and b"server" not in headers:
         headers.add(b"server", settings.server_name)
     if settings.always_set_request_id_in_response and info.request_id:
         headers.set(b"x-request-id", info.request_id.encode())
     if settings.via:
         _append_via(headers, settings.via)
-
-
-_RESPONSE_WATCH = _HOP_BY_HOP | {b"server"}
 
 
 def _append_via(headers: HeaderMap, via: bytes) -> None:

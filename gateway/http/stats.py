@@ -82,6 +82,30 @@ class HcmStats:
         self.rq_ws_on_non_ws_route = c("downstream_rq_ws_on_non_ws_route")
         self.rs_too_large = c("rs_too_large")
 
+    # Per request, one call each instead of one per stat; a counter's inc() is its two assignments.
+    def request_started(self) -> None:
+        """``downstream_rq_total``, ``downstream_rq_http1_total`` and ``downstream_rq_active`` up by one."""
+        total, http1, active = self.rq_total, self.rq_http1_total, self.rq_active
+        total.value += 1
+        total.used = True
+        http1.value += 1
+        http1.used = True
+        active.value += 1
+        active.used = True
+
+    def request_ended(self, status: int, ms: float) -> None:
+        """An active stream ended with ``status`` (0: none sent) after ``ms`` milliseconds."""
+        active, completed = self.rq_active, self.rq_completed
+        active.value -= 1
+        active.used = True
+        if 100 <= status < 600:
+            xx = self.rq_xx[status // 100 - 1]
+            xx.value += 1
+            xx.used = True
+        completed.value += 1
+        completed.used = True
+        self.rq_time.record(ms)
+
     def record_status(self, status: int) -> None:
         cls = status // 100
         if 1 <= cls <= 5:

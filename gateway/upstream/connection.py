@@ -85,7 +85,7 @@ class UpstreamRequest:
     def send_data(self, data: bytes | bytearray, end_stream: bool) -> None:
         conn = self._conn
         if conn is not None:
-            conn.codec.send_data(self.stream_id, bytes(data), end_stream)
+            conn.codec.send_data(self.stream_id, data, end_stream)  # the codec copies what it must keep
             self.request_complete = end_stream
             conn.flush()
 
@@ -95,6 +95,11 @@ class UpstreamRequest:
             conn.codec.send_trailers(self.stream_id, trailers)
             self.request_complete = True
             conn.flush()
+
+    @property
+    def hostname(self) -> str:
+        conn = self._conn
+        return conn.pool.host.hostname if conn is not None else ""
 
     def reset(self) -> None:
         conn = self._conn

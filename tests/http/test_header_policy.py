@@ -26,6 +26,12 @@ def test_request_ids_are_version_4_uuids_and_distinct() -> None:
     assert parsed.version == 4 and parsed.variant == uuid.RFC_4122
 
 
+def test_request_ids_stay_distinct_across_random_batches() -> None:
+    ids = [new_request_id() for _ in range(1000)]  # several refills of the random digits
+    assert len(set(ids)) == len(ids)
+    assert all(len(i) == 36 and i[14:15] == b"4" and i[19:20] in b"89ab" for i in ids)
+
+
 def test_xff_trusted_hops_pick_the_client_address() -> None:
     headers = HeaderMap(
         [

@@ -4,7 +4,6 @@ a cluster whose pool the test drives by hand, and the upstream stream it hands o
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from gateway.config.model import RouteConfiguration
@@ -13,7 +12,7 @@ from gateway.core.errors import ResetReason
 from gateway.core.flags import ResponseFlag
 from gateway.core.headers import HeaderMap
 from gateway.core.stream_info import ConnectionInfo, StreamInfo
-from gateway.filters.api import RouteEntry
+from gateway.filters.api import DownstreamWatermarkCallbacks, RouteEntry
 from gateway.filters.router import RouterFactory, RouteTable
 from gateway.filters.router.filter import Router
 from gateway.stats.store import Store
@@ -44,7 +43,7 @@ class FakeCallbacks:
         self.body = bytearray()
         self.trailers: HeaderMap | None = None
         self.resets: list[tuple[ResponseFlag, str]] = []
-        self.watermark_callbacks: list[tuple[Callable[[], None], Callable[[], None]]] = []
+        self.watermark_callbacks: list[DownstreamWatermarkCallbacks] = []
         self.decoder_paused = 0
         self._buffer_limit = buffer_limit
 
@@ -134,8 +133,8 @@ class FakeCallbacks:
         self.info.set_flag(flag)
         self.resets.append((flag, details))
 
-    def add_downstream_watermark_callbacks(self, above: Callable[[], None], below: Callable[[], None]) -> None:
-        self.watermark_callbacks.append((above, below))
+    def add_downstream_watermark_callbacks(self, callbacks: DownstreamWatermarkCallbacks) -> None:
+        self.watermark_callbacks.append(callbacks)
 
     def on_decoder_filter_above_write_buffer_high_watermark(self) -> None:
         self.decoder_paused += 1

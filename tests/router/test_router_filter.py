@@ -211,13 +211,13 @@ async def test_downstream_watermarks_pause_reading_the_response() -> None:
     cluster = FakeCluster("c", ready_at_once=False)
     router, cb, _ = make_router(_one_route(route("c")), FakeClusterManager(cluster), asyncio.get_running_loop())
     _begin(router, cb, request())
-    above, below = cb.watermark_callbacks[0]
-    above()  # before the stream exists: applied when it arrives
+    producer = cb.watermark_callbacks[0]
+    producer.on_above_write_buffer_high_watermark()  # before the stream exists: applied when it arrives
     stream = cluster.ready()
     assert stream.read_disabled == 1
-    below()
+    producer.on_below_write_buffer_low_watermark()
     assert stream.read_disabled == 0
-    above()
+    producer.on_above_write_buffer_high_watermark()
     assert stream.read_disabled == 1
     router.on_destroy()
 

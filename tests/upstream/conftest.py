@@ -46,6 +46,7 @@ class Ep:
     weight: int = 1
     priority: int = 0
     health: HealthStatus = HealthStatus.UNKNOWN
+    hostname: str = ""
 
 
 def cluster_config(
@@ -62,7 +63,7 @@ def cluster_config(
     for ep in endpoints:
         groups.setdefault(ep.priority, []).append(
             LbEndpoint(
-                endpoint=Endpoint(address=Address(SocketAddress(ep.address, ep.port))),
+                endpoint=Endpoint(address=Address(SocketAddress(ep.address, ep.port)), hostname=ep.hostname),
                 health_status=ep.health,
                 load_balancing_weight=ep.weight,
             )

@@ -439,3 +439,18 @@ async def test_close_while_connecting(managers: Managers, counter: Stat) -> None
     assert counter("cluster.c.upstream_cx_active") == 0
     assert counter("cluster.c.upstream_cx_destroy_local") == 1
     assert counter("cluster.c.circuit_breakers.default.cx_open") == 0
+
+
+async def test_a_stream_knows_its_hosts_name_until_it_ends(servers: Servers, managers: Managers) -> None:
+    """What the router's auto_host_rewrite reads."""
+    server = await servers()
+    manager = await managers(cluster_config("c", [Ep("127.0.0.1", server.port, hostname="api.example")]))
+    cluster = manager.get("c")
+    assert isinstance(cluster, ClusterImpl)
+    ex = start(cluster, b"/hold")
+    await server.wait_held(1)
+    stream = ex.stream
+    assert stream is not None and stream.hostname == "api.example"
+    server.release_held()
+    await ex.wait()
+    assert stream.hostname == ""  # detached: nothing of the connection's next exchange

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING
 
 from gateway.core.errors import ResetReason
 from gateway.core.flags import ResponseFlag
@@ -22,7 +22,7 @@ from gateway.core.headers import HeaderMap
 from gateway.core.stream_info import StreamInfo
 from gateway.filters.api import DataStatus, HeadersStatus, HttpFilter, TrailersStatus
 from gateway.filters.router.stats import ClusterRouterStats, RouteStats
-from gateway.filters.router.table import RouteMatch
+from gateway.filters.router.table import CompiledRoute, RouteMatch
 from gateway.filters.router.timeouts import TimeoutQueue
 from gateway.filters.router.upstream_request import State, UpstreamRequest
 from gateway.upstream.api import LoadBalancerContext, UpstreamStream
@@ -38,6 +38,8 @@ _EXPECTED_TIMEOUT = b"x-envoy-expected-rq-timeout-ms"
 _RQ_TIMEOUT = b"x-envoy-upstream-rq-timeout-ms"
 _ORIGINAL_PATH = b"x-envoy-original-path"
 _ATTEMPT_COUNT = b"x-envoy-attempt-count"
+_INTERNAL = b"x-envoy-internal"
+_READ_BY_ROUTER = frozenset((_INTERNAL, _EXPECTED_TIMEOUT, _RQ_TIMEOUT))
 _RESET_BODY = "upstream connect error or disconnect/reset before headers. reset reason: "
 
 _RESET_FLAGS = {
@@ -54,24 +56,6 @@ _RESET_FLAGS = {
 }
 _SPACES = re.compile(r"\s")
 _PathFn = Callable[[bytes], bytes]
-
-
-@runtime_checkable
-class DecoderFlowControl(Protocol):
-    """Asked of the connection manager: pause/resume reading the downstream request because the upstream cannot
-    take more (Envoy's ``onDecoderFilterAbove/BelowWriteBufferHigh/LowWatermark``); calls come balanced."""
-
-    def on_decoder_filter_above_write_buffer_high_watermark(self) -> None: ...
-
-    def on_decoder_filter_below_write_buffer_low_watermark(self) -> None: ...
-
-
-@runtime_checkable
-class _NamedHost(Protocol):
-    """An upstream stream that knows its host's name (the DNS name or the endpoint's ``hostname``)."""
-
-    @property
-    def hostname(self) -> str: ...
 
 
 def reset_details(phase: str, reason: ResetReason, detail: str) -> str:
@@ -142,16 +126,16 @@ class Router(HttpFilter):
         cluster, self._cluster_stats = target
         if route.stat_prefix:
             self._route_stats = cfg.stats_cache.route(route.virtual_host.name, route.stat_prefix)
-        self._internal = headers.get(b"x-envoy-internal") == b"true"
-        self._timeout = self._final_timeout(route.timeout, headers)
+        self._timeout = self._final_timeout(route, headers)
         if match.rewrites_request:
             self._finalize_request_headers(match, headers, info)
         upstream = self._upstream = UpstreamRequest(self, info, headers, end_stream, callbacks.decoder_buffer_limit)
-        callbacks.add_downstream_watermark_callbacks(self._downstream_above, self._downstream_below)
+        callbacks.add_downstream_watermark_callbacks(self)
         remote = info.downstream_remote_address or info.connection.remote_address
         upstream.start(cluster, LoadBalancerContext(downstream_address=remote[0]))
         if end_stream:
-            self._request_complete()
+            # A request sent upstream in this same call stamped that moment already: one clock reading serves.
+            self._request_complete(info.last_upstream_tx_byte or time.monotonic())
         return _STOP
 
     def decode_data(self, data: bytearray, end_stream: bool) -> DataStatus:
@@ -159,14 +143,14 @@ class Router(HttpFilter):
         if upstream is not None:
             upstream.send_data(data, end_stream)
             if end_stream:
-                self._request_complete()
+                self._request_complete(time.monotonic())
         return _TAKEN
 
     def decode_trailers(self, trailers: HeaderMap) -> TrailersStatus:
         upstream = self._upstream
         if upstream is not None:
             upstream.send_trailers(trailers)
-            self._request_complete()
+            self._request_complete(time.monotonic())
         return TrailersStatus.STOP_ITERATION
 
     def on_destroy(self) -> None:
@@ -180,23 +164,38 @@ class Router(HttpFilter):
         self._upstream = None
 
     # -- request preparation --
-    def _final_timeout(self, timeout: float, headers: HeaderMap) -> float:
+    def _final_timeout(self, route: CompiledRoute, headers: HeaderMap) -> float:
         """The route timeout, overridden by ``x-envoy-upstream-rq-timeout-ms`` (consumed here), or by
         ``x-envoy-expected-rq-timeout-ms`` when ``respect_expected_rq_timeout``; announced upstream in
-        ``x-envoy-expected-rq-timeout-ms`` unless ``suppress_envoy_headers``."""
+        ``x-envoy-expected-rq-timeout-ms`` unless ``suppress_envoy_headers``. Sets ``_internal`` from
+        ``x-envoy-internal`` on the way: one pass over the headers finds all three."""
+        internal = expected = requested = None
+        for name, value in headers.pairs():
+            if name in _READ_BY_ROUTER:  # the first value of each counts
+                if name == _INTERNAL:
+                    if internal is None:
+                        internal = value
+                elif name == _EXPECTED_TIMEOUT:
+                    if expected is None:
+                        expected = value
+                elif requested is None:
+                    requested = value
+        self._internal = internal == b"true"
         cfg = self._cfg
-        expected = headers.get(_EXPECTED_TIMEOUT) if cfg.respect_expected_rq_timeout else None
-        if expected is not None:
+        timeout = route.timeout
+        if expected is not None and cfg.respect_expected_rq_timeout:
             if expected.isdigit():
                 timeout = int(expected) / 1000
-        else:
-            value = headers.get(_RQ_TIMEOUT)
-            if value is not None:
-                if value.isdigit():
-                    timeout = int(value) / 1000
-                headers.remove(_RQ_TIMEOUT)
+        elif requested is not None:
+            if requested.isdigit():
+                timeout = int(requested) / 1000
+            headers.remove(_RQ_TIMEOUT)
         if timeout > 0 and not cfg.suppress_envoy_headers:
-            headers.set(_EXPECTED_TIMEOUT, b"%d" % round(timeout * 1000))
+            value = route.timeout_ms if timeout == route.timeout else b"%d" % round(timeout * 1000)
+            if expected is None:
+                headers.add(_EXPECTED_TIMEOUT, value)  # what set() does when the name is absent, without a search
+            else:
+                headers.set(_EXPECTED_TIMEOUT, value)
         return timeout
 
     def _finalize_request_headers(self, match: RouteMatch, headers: HeaderMap, info: StreamInfo) -> None:
@@ -234,11 +233,11 @@ class Router(HttpFilter):
             mutation.apply(extra, info)
         self.callbacks.send_local_reply(status, route.direct_body, extra, details="direct_response")
 
-    def _request_complete(self) -> None:
-        self._request_done_at = time.monotonic()
+    def _request_complete(self, now: float) -> None:
+        self._request_done_at = now
         upstream = self._upstream
         if self._timeout > 0 and upstream is not None and upstream.state is not State.DONE:
-            self._timer = self._cfg.timeouts.arm(self.callbacks.loop, self._timeout, self, self._request_done_at)
+            self._timer = self._cfg.timeouts.arm(self.callbacks.loop, self._timeout, self, now)
 
     # -- from the UpstreamRequest --
     def on_pool_ready(self, stream: UpstreamStream) -> None:
@@ -249,8 +248,10 @@ class Router(HttpFilter):
             self._route_stats.total.inc()
         match, upstream = self._match, self._upstream
         assert match is not None and upstream is not None
-        if match.route.auto_host_rewrite and isinstance(stream, _NamedHost) and stream.hostname:
-            upstream.headers.set(b":authority", stream.hostname.encode())
+        if match.route.auto_host_rewrite:
+            hostname = stream.hostname
+            if hostname:
+                upstream.headers.set(b":authority", hostname.encode())
 
     def on_pool_failure(self, reason: ResetReason, flag: ResponseFlag, detail: str, host_address: str) -> None:
         if host_address:
@@ -297,7 +298,7 @@ class Router(HttpFilter):
     def on_upstream_data(self, data: bytes, end_stream: bool) -> None:
         if end_stream:
             self._upstream_complete(time.monotonic())
-        self.callbacks.encode_data(bytearray(data), end_stream)
+        self.callbacks.encode_data(data, end_stream)
 
     def on_upstream_trailers(self, trailers: HeaderMap) -> None:
         self._upstream_complete(time.monotonic())
@@ -307,10 +308,9 @@ class Router(HttpFilter):
         self._abort(reason, detail, _RESET_FLAGS.get(reason, ResponseFlag.UPSTREAM_REMOTE_RESET))
 
     def decoder_watermark(self, above: bool) -> None:
-        """The upstream cannot take more of the request body (or can again)."""
+        """The upstream cannot take more of the request body (or can again): the connection manager pauses
+        (resumes) reading the downstream; calls to it come balanced."""
         flow = self.callbacks
-        if not isinstance(flow, DecoderFlowControl):
-            return
         if above:
             self._decoder_paused += 1
             flow.on_decoder_filter_above_write_buffer_high_watermark()
@@ -318,12 +318,12 @@ class Router(HttpFilter):
             self._decoder_paused -= 1
             flow.on_decoder_filter_below_write_buffer_low_watermark()
 
-    # -- downstream backpressure on the response --
-    def _downstream_above(self) -> None:
+    # -- downstream backpressure on the response (DownstreamWatermarkCallbacks) --
+    def on_above_write_buffer_high_watermark(self) -> None:
         if self._upstream is not None:
             self._upstream.read_disable(True)
 
-    def _downstream_below(self) -> None:
+    def on_below_write_buffer_low_watermark(self) -> None:
         if self._upstream is not None:
             self._upstream.read_disable(False)
 

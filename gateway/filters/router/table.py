@@ -119,6 +119,7 @@ class CompiledRoute:
         "path_rewrite",
         "auto_host_rewrite",
         "timeout",
+        "timeout_ms",
         "idle_timeout",
         "upgrade_map",
         "cluster_not_found_status",
@@ -144,6 +145,7 @@ class CompiledRoute:
         self.path_rewrite: PathRewrite | None = None
         self.auto_host_rewrite = False
         self.timeout = 0.0
+        self.timeout_ms = b"0"  # the timeout in x-envoy-expected-rq-timeout-ms's form, made once
         self.idle_timeout: float | None = None
         self.upgrade_map: dict[str, bool] = {}
         self.cluster_not_found_status = 503
@@ -180,6 +182,7 @@ class CompiledRoute:
         host_rewrite = action.host_rewrite_literal.encode() if action.host_rewrite_literal else None
         self.auto_host_rewrite = action.auto_host_rewrite
         self.timeout = action.timeout
+        self.timeout_ms = b"%d" % round(action.timeout * 1000)
         self.idle_timeout = action.idle_timeout
         self.upgrade_map = {u.upgrade_type.lower(): u.enabled for u in action.upgrade_configs}
         self.cluster_not_found_status = action.cluster_not_found_response_code.status

@@ -159,8 +159,9 @@ class UpstreamRequest:
             info.last_upstream_tx_byte = now
         if self._buffer_paused:
             self._release_buffer()
-        for _ in range(self._read_disabled):
-            stream.read_disable(True)
+        if self._read_disabled:
+            for _ in range(self._read_disabled):
+                stream.read_disable(True)
 
     def on_pool_failure(self, reason: ResetReason, flag: ResponseFlag, detail: str, host_address: str) -> None:
         if self.state is not State.PENDING:

@@ -7,6 +7,10 @@ complete when both the request and the response have ended, or reset. Completion
 
 A local reply replaces whatever response was in progress as long as no response headers went downstream; after
 that, the only way to fail the stream is a reset (for HTTP/1.1: closing the connection).
+
+A direction's ``FilterChain`` exists only when some filter has a hook in it (``filter_hooks``): with the router as
+the only filter, as in most configs, request parts go straight to the router and response parts straight to the
+codec, and a stream costs no chain objects or iteration.
 """
 
 from __future__ import annotations

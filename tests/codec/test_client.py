@@ -91,6 +91,23 @@ def test_connection_close_request_is_the_last(client: ClientCodec) -> None:
     assert sid == 1 and not client.reusable
 
 
+def test_other_pseudo_headers_are_not_written(client: ClientCodec) -> None:
+    # Wherever a filter left them, and also beside a field that must be refused.
+    start(client, request(b"GET", b"/", b"h", (b":protocol", b"websocket"), (b"x", b"y"), (b":odd", b"z")))
+    assert client.data_to_send() == b"GET / HTTP/1.1\r\nhost: h\r\nx: y\r\n\r\n"
+    client.receive_data(b"HTTP/1.1 204 No Content\r\n\r\n")
+    with pytest.raises(ValueError, match="invalid header"):
+        start(client, request(b"GET", b"/", b"h", (b":protocol", b"websocket"), (b"x", b"a\nb")))
+
+
+def test_request_line_is_checked_before_fields(client: ClientCodec) -> None:
+    sid = client.next_stream_id()
+    for method, target in ((b"GET", b"/a\tb"), (b"GET", b"/\xff"), (b"GET", b"/a\r\nb"), (b"G T", b"/")):
+        with pytest.raises(ValueError, match="request line"):
+            client.send_headers(sid, request(method, target, b"h", (b"x y", b"v")), True)
+    assert client.data_to_send() == b""
+
+
 def test_invalid_requests_are_refused(client: ClientCodec) -> None:
     with pytest.raises(ValueError, match="stream"):
         client.send_headers(1, request(), True)  # not handed out

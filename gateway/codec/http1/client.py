@@ -15,6 +15,7 @@ The response body's framing depends on the request: a response to HEAD has none,
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Final
 
 from gateway.codec.api import CodecLimits
 from gateway.codec.http1.common import (
@@ -47,15 +48,18 @@ from gateway.core.events import (
 from gateway.core.headers import HeaderMap
 
 # Request body modes.
-_LENGTH, _CHUNKED, _RAW, _DONE = range(4)
+_LENGTH: Final = 0
+_CHUNKED: Final = 1
+_RAW: Final = 2
+_DONE: Final = 3
 
-_WATCHED = frozenset((b"content-length", b"transfer-encoding", b"connection"))
+_WATCHED: Final = frozenset((b"content-length", b"transfer-encoding", b"connection"))
 # The :status field of a response head, by code (the usual ones; others are formatted).
-_STATUS = {code: (b":status", b"%d" % code) for code in range(100, 600)}
-_REQUEST_SPECIAL = FRAMING | {b"host", b":method", b":scheme", b":authority", b":path"}
-_CONTENT_LENGTH_0 = (b"content-length", b"0")
-_CHUNKED_TE = (b"transfer-encoding", b"chunked")
-_CONNECTION_CLOSE = (b"connection", b"close")
+_STATUS: Final = {code: (b":status", b"%d" % code) for code in range(100, 600)}
+_REQUEST_SPECIAL: Final = FRAMING | {b"host", b":method", b":scheme", b":authority", b":path"}
+_CONTENT_LENGTH_0: Final = (b"content-length", b"0")
+_CHUNKED_TE: Final = (b"transfer-encoding", b"chunked")
+_CONNECTION_CLOSE: Final = (b"connection", b"close")
 
 
 def _upstream_error(message: str) -> CodecError:
@@ -175,8 +179,8 @@ class Http1ClientCodec:
                 elif name == b"upgrade":
                     up = pair[1]
                 # the other hop-by-hop framing fields are not written
-            elif name[:1] != b":":
-                fields.append(pair)
+            else:
+                fields.append(pair)  # other pseudo-headers too: request_head leaves them out
         if not method or not path:
             raise ValueError("request headers need :method and :path")
         if method == b"CONNECT":

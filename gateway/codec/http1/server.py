@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from collections import deque
 from collections.abc import Callable
+from typing import Final
 
 from gateway.codec.api import CodecLimits
 from gateway.codec.http1.common import (
@@ -52,18 +53,24 @@ from gateway.core.events import (
 from gateway.core.headers import HeaderMap
 
 # Response body modes.
-_NOT_STARTED, _NONE, _LENGTH, _CHUNKED, _EOF, _TUNNEL, _DONE = range(7)
+_NOT_STARTED: Final = 0
+_NONE: Final = 1
+_LENGTH: Final = 2
+_CHUNKED: Final = 3
+_EOF: Final = 4
+_TUNNEL: Final = 5
+_DONE: Final = 6
 
 # host[:port] of an absolute-form target: llhttp's characters, without userinfo (no "@").
-_AUTHORITY = re.compile(rb"[A-Za-z0-9\-._~!$&'()*+,;=:\[\]%]+")
-_H2C_TOKENS = frozenset((b"upgrade", b"http2-settings"))
-_WATCHED = frozenset((b"host", b"content-length", b"transfer-encoding", b"connection", b"upgrade"))
-_RESPONSE_SKIP = FRAMING | {b":status"}
-_NO_PSEUDO = (b"", b"")
-_CONTENT_LENGTH_0 = (b"content-length", b"0")
-_CHUNKED_TE = (b"transfer-encoding", b"chunked")
-_CONNECTION_CLOSE = (b"connection", b"close")
-_CONNECTION_KEEP_ALIVE = (b"connection", b"keep-alive")
+_AUTHORITY: Final = re.compile(rb"[A-Za-z0-9\-._~!$&'()*+,;=:\[\]%]+")
+_H2C_TOKENS: Final = frozenset((b"upgrade", b"http2-settings"))
+_WATCHED: Final = frozenset((b"host", b"content-length", b"transfer-encoding", b"connection", b"upgrade"))
+_RESPONSE_SKIP: Final = FRAMING | {b":status"}
+_NO_PSEUDO: Final = (b"", b"")
+_CONTENT_LENGTH_0: Final = (b"content-length", b"0")
+_CHUNKED_TE: Final = (b"transfer-encoding", b"chunked")
+_CONNECTION_CLOSE: Final = (b"connection", b"close")
+_CONNECTION_KEEP_ALIVE: Final = (b"connection", b"keep-alive")
 
 
 class _Exchange:

@@ -36,6 +36,19 @@ class HostStats:
         self.rq_success = 0
         self.rq_timeout = 0  # counted by the router through ``UpstreamStream.record_timeout``
 
+    def as_dict(self) -> dict[str, int]:
+        """By Envoy's names, in ``/clusters``' order."""
+        return {
+            "cx_total": self.cx_total,
+            "cx_active": self.cx_active,
+            "cx_connect_fail": self.cx_connect_fail,
+            "rq_total": self.rq_total,
+            "rq_active": self.rq_active,
+            "rq_error": self.rq_error,
+            "rq_success": self.rq_success,
+            "rq_timeout": self.rq_timeout,
+        }
+
 
 class Host:
     """An endpoint (implements ``api.HostView``). ``ip``/``port`` may change for a LOGICAL_DNS host: new
@@ -87,8 +100,7 @@ class Host:
         self._address = _format(ip, port)
 
     def host_stats(self) -> dict[str, int]:
-        s = self.stats
-        return {name: getattr(s, name) for name in HostStats.__slots__}
+        return self.stats.as_dict()
 
     def __repr__(self) -> str:
         return f"Host({self._address}, w={self.weight}, p={self.priority}, healthy={self.healthy})"

@@ -74,14 +74,16 @@ class RootContext(Context):
 
 class Body:
     """A direction's body as the plugin sees it: `held` bytes not yet forwarded, the plugin's window
-    starting at `start`, and whether the plugin may touch it now."""
+    starting at `start`, whether the plugin may touch it now, and the plugin's last answer for it
+    (`FilterDataStatus`: whether the next window shows the whole accumulated body)."""
 
-    __slots__ = ("available", "held", "start")
+    __slots__ = ("available", "held", "mode", "start")
 
     def __init__(self) -> None:
         self.held = bytearray()
         self.start = 0
         self.available = False
+        self.mode = 0
 
     def window(self) -> memoryview:
         return memoryview(self.held)[self.start :]
@@ -117,12 +119,22 @@ class StreamContext(Context):
         self.host = host
         self.owner = owner
         self.maps: dict[int, Pairs] = {}  # readable now, by MapType value
-        self.writable: set[int] = set()
+        self.writable = 0  # the maps the plugin may change now: bit 1 << MapType value
         self.bodies: tuple[Body, Body] | None = None  # request, response; made by the first `body()`
         self.local_reply = 0  # proxy_send_local_response calls so far (a callback compares before/after)
         self.reply_pending = False  # a reply waits for the callback to return; later ones are ignored
-        self.filter_state: dict[bytes, bytes] = {}
+        self.filter_state: dict[bytes, bytes] | None = None  # proxy_set_property values; made by the first
         self.logging = False  # in proxy_on_log: a map the stream never had is NOT_FOUND, not unavailable
+
+    def expose(self, map_type: int, pairs: Pairs) -> None:
+        """Make a stream map readable and writable for the phase now running."""
+        self.maps[map_type] = pairs
+        self.writable |= 1 << map_type
+
+    def withdraw(self, map_type: int) -> None:
+        """The phase continued: its map is gone for the plugin (Envoy)."""
+        self.maps.pop(map_type, None)
+        self.writable &= ~(1 << map_type)
 
     def body(self, direction: int) -> Body:
         bodies = self.bodies
@@ -205,17 +217,22 @@ class AbiState(ABC):
         self.current = context
         self.effective = None
         try:
-            return func(*args)
+            return func.call(*args)
         finally:
             self.current = current
             self.effective = effective
             if not self.vm.depth:
-                self.callout = None
-                if self.deferred:
-                    if self.vm.failed is not None:
-                        self.deferred.clear()  # a failed call's effects never happen
-                    else:
-                        self.run_deferred()
+                self.returned()
+
+    def returned(self) -> None:
+        """The outermost guest call returned: the callout is gone, deferred effects run (or, after a
+        failure, never happen)."""
+        self.callout = None
+        if self.deferred:
+            if self.vm.failed is not None:
+                self.deferred.clear()
+            else:
+                self.run_deferred()
 
     def run_deferred(self) -> None:
         while self.deferred:

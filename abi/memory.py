@@ -12,7 +12,6 @@ from __future__ import annotations
 import ctypes
 import struct
 from collections.abc import Callable, Iterable, Sequence
-from functools import cache
 from itertools import chain
 
 from abi.errors import MemoryAccessError
@@ -28,6 +27,7 @@ _PyMemoryView_FromMemory.argtypes = [ctypes.c_void_p, ctypes.c_ssize_t, ctypes.c
 _PYBUF_WRITE = 0x200
 
 _U32 = struct.Struct("<I")
+_pack_u32 = _U32.pack_into
 _U64 = struct.Struct("<Q")
 _I64 = struct.Struct("<q")
 
@@ -101,10 +101,11 @@ class GuestMemory:
 
     def put(self, data: bytes | bytearray | memoryview) -> int:
         """Copy `data` into a fresh guest allocation; returns its address (never called for empty data)."""
-        if self._allocate is None:
+        allocate = self._allocate
+        if allocate is None:
             raise MemoryAccessError("the plugin exports no allocator")
         size = len(data)
-        address = self._allocate(size) & U32
+        address = allocate(size)  # (an unsigned i32)
         if address == 0:
             raise MemoryAccessError(f"the plugin's allocator failed for {size} bytes")
         end = address + size
@@ -122,8 +123,8 @@ class GuestMemory:
             self._check(ptr_out, 4)
             self._check(len_out, 4)
         view = self.view
-        _U32.pack_into(view, ptr_out, address)
-        _U32.pack_into(view, len_out, len(data))
+        _pack_u32(view, ptr_out, address)
+        _pack_u32(view, len_out, len(data))
 
 
 def encode_pairs(pairs: Sequence[tuple[bytes, bytes]]) -> bytes:
@@ -132,14 +133,15 @@ def encode_pairs(pairs: Sequence[tuple[bytes, bytes]]) -> bytes:
     if not count:
         return b""
     parts = list(chain.from_iterable(pairs))  # key, value, key, value, ...: the sizes are theirs in order
-    sizes = _sizes_format(count).pack(count, *map(len, parts))
+    sizes = _SIZES.get(count)
+    if sizes is None:
+        sizes = _SIZES[count] = struct.Struct(f"<{2 * count + 1}I")
+    header = sizes.pack(count, *map(len, parts))
     parts.append(b"")
-    return sizes + b"\0".join(parts)
+    return header + b"\0".join(parts)
 
 
-@cache
-def _sizes_format(count: int) -> struct.Struct:
-    return struct.Struct(f"<{2 * count + 1}I")
+_SIZES: dict[int, struct.Struct] = {}  # the size table's format by pair count (a dict: cheaper than a cache call)
 
 
 def decode_pairs(data: bytes | memoryview, max_bytes: int, max_count: int) -> Pairs:

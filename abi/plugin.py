@@ -70,15 +70,14 @@ class Plugin:
         self._retry_at_ns = 0
         self.vm: WasmVm | None = None
         self.root: RootContext | None = None
-        # Which stream callbacks the module exports (`abi.stream` indexes), and whether it learns of new
-        # contexts: a stream skips whatever the guest cannot see.
+        self.fail_open = config.failure_policy == FailurePolicy.FAIL_OPEN
+        # Which stream callbacks the module exports (`abi.stream` indexes), whether it learns of new
+        # contexts, and so which phases of a new stream make its context: a stream skips whatever the guest
+        # cannot see.
         self.exports: tuple[bool, ...] = ()
         self.creates_contexts = False
+        self.makes_context: tuple[bool, ...] = ()
         self._attach()
-
-    @property
-    def fail_open(self) -> bool:
-        return self.config.failure_policy == FailurePolicy.FAIL_OPEN
 
     def _attach(self) -> None:
         config = self.config
@@ -90,6 +89,7 @@ class Plugin:
         self.vm = vm
         self.exports = tuple(func is not None for func in vm.stream_callbacks)
         self.creates_contexts = vm.context_create is not None
+        self.makes_context = tuple(exported or self.creates_contexts for exported in self.exports)
 
     def vm_failed(self, failure: PluginFailure) -> None:
         """Called by the VM when it dies (already logged)."""

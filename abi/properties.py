@@ -89,7 +89,7 @@ def lookup(state: AbiState, path: bytes) -> bytes | Status:
     value: object | None = None
     if root is not None and name in ("plugin_name", "plugin_root_id", "plugin_vm_id"):
         value = {"plugin_name": root.name, "plugin_root_id": root.root_id, "plugin_vm_id": root.vm_id}[name]
-    elif stream is not None and path in stream.filter_state:
+    elif stream is not None and stream.filter_state is not None and path in stream.filter_state:
         return stream.filter_state[path]
     elif b"." not in segments[0]:  # Envoy does not split "request.path": it is an unknown name
         if stream is not None:

@@ -252,14 +252,25 @@ class WasmVm(AbiState):
         return self.run(context, func, *args)
 
     def run(self, context: Context, func: GuestFunc, *args: int) -> int | None:
-        """Call `func` for `context`, handling a failure here (reported, streams told): None then."""
-        if self.vm.failed is not None:
+        """Call `func` for `context`, handling a failure here (reported, streams told): None then.
+        (`AbiState.call` inlined: this is every stream callback's path.)"""
+        vm = self.vm
+        if vm.failed is not None:
             return None
+        current, effective = self.current, self.effective
+        self.current = context
+        self.effective = None
         try:
-            return self.call(context, func, *args)
+            return func.call(*args)
         except VmTrap as trap:
-            self.fail(trap, func.name)
-            return None
+            failure = trap
+        finally:
+            self.current = current
+            self.effective = effective
+            if not vm.depth:
+                self.returned()
+        self.fail(failure, func.name)
+        return None
 
     def fail(self, trap: VmTrap, phase: str) -> None:
         """Report a dead VM once per attached plugin and tell every live stream on it."""

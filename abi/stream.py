@@ -31,7 +31,6 @@ from typing import TYPE_CHECKING
 
 from abi.context import StreamContext
 from abi.host import LocalReply, Pairs, StreamHost
-from abi.memory import U32
 from abi.runtime import WasmVm
 from abi.types import FilterDataStatus, FilterHeadersStatus, FilterTrailersStatus, MapType
 from abi.vm import GuestFunc
@@ -40,6 +39,7 @@ if TYPE_CHECKING:
     from abi.plugin import Plugin
 
 REQUEST, RESPONSE = 0, 1
+Chunk = bytes | bytearray  # a body chunk; the embedder's own buffer comes back when nothing changed it
 FAIL_DETAILS = "wasm_fail_stream"
 _GRPC_UNAVAILABLE = 14
 
@@ -61,6 +61,15 @@ _STOP_HEADERS = FilterHeadersStatus.STOP_ALL_ITERATION_AND_WATERMARK
 _CONTINUE_DATA = FilterDataStatus.CONTINUE
 _STOP_DATA = FilterDataStatus.STOP_ITERATION_NO_BUFFER
 _CONTINUE_TRAILERS = FilterTrailersStatus.CONTINUE
+_STOP_TRAILERS = FilterTrailersStatus.STOP_ITERATION
+_BUFFER_DATA = FilterDataStatus.STOP_ITERATION_AND_BUFFER
+_DATA_STATUS = tuple(FilterDataStatus)  # by a body callback's result (capped at STOP_ITERATION_NO_BUFFER)
+_HEADERS_STATUS = (  # by a headers callback's result 0..3; 1 is STOP_ITERATION only if the plugin allows it
+    _CONTINUE_HEADERS,
+    _STOP_HEADERS,
+    _CONTINUE_HEADERS,  # ContinueAndEndStream, treated as Continue by Envoy
+    FilterHeadersStatus.STOP_ALL_ITERATION_AND_BUFFER,
+)
 _REQUEST_HEADERS_MAP, _RESPONSE_HEADERS_MAP = MapType.HTTP_REQUEST_HEADERS, MapType.HTTP_RESPONSE_HEADERS
 _REQUEST_TRAILERS_MAP, _RESPONSE_TRAILERS_MAP = MapType.HTTP_REQUEST_TRAILERS, MapType.HTTP_RESPONSE_TRAILERS
 
@@ -69,7 +78,7 @@ class HttpStream:
     """The plugin's view of one HTTP stream; the embedder's filter calls these in Envoy's order."""
 
     __slots__ = (
-        "_body_mode",
+        "_added_trailers",
         "_callbacks",
         "_ctx",
         "_ended",
@@ -79,7 +88,6 @@ class HttpStream:
         "_replied",
         "_saved",
         "_vm",
-        "added_trailers",
         "host",
         "plugin",
         "state",
@@ -92,16 +100,19 @@ class HttpStream:
         self._vm: WasmVm | None = None
         self._ctx: StreamContext | None = None
         self._callbacks: tuple[GuestFunc | None, ...] = ()  # the VM's stream callbacks, once ACTIVE
-        self._paused = [False, False]
-        self._body_mode = [_CONTINUE_DATA, _CONTINUE_DATA]
+        self._paused = 0  # bit 1 << direction: that direction stopped and waits for the plugin
         # Maps kept for proxy_on_log, when the module exports it.
         self._saved: dict[int, Pairs] | None = {} if plugin.exports[LOG] else None
         self._failure_replied = False
         self._failed = False
         self._replied = False
         self._ended = False  # on_log/on_destroy began: a failure now must not touch the response
-        # Trailers the plugin created from a final body callback, per direction (empty: none).
-        self.added_trailers: list[Pairs] = [[], []]
+        self._added_trailers: list[Pairs] | None = None  # made when a body callback first may create trailers
+
+    @property
+    def added_trailers(self) -> list[Pairs]:
+        """Trailers the plugin created from a final body callback, per direction (empty: none)."""
+        return self._added_trailers if self._added_trailers is not None else [[], []]
 
     # -- context plumbing ---------------------------------------------------------------------------
 
@@ -112,13 +123,13 @@ class HttpStream:
         if self.state is not _NEW:
             return None
         plugin = self.plugin
-        if not (plugin.exports[callback] or plugin.creates_contexts):
+        if not plugin.makes_context[callback]:
             vm = plugin.vm  # nothing to call: only the failure policy applies (a healthy VM: one check)
             if (vm is None or vm.vm.failed is not None) and plugin.live_vm() is None and fail_if_unavailable:
                 self._fail()
             return None
         vm, root = plugin.vm, plugin.root
-        if vm is None or root is None or not vm.alive(root):
+        if vm is None or root is None or vm.vm.failed is not None or vm.contexts.get(root.id) is not root:
             live = plugin.live_vm()  # failed or closed: rebuilt unless backing off
             if live is None:
                 if fail_if_unavailable:
@@ -146,7 +157,7 @@ class HttpStream:
             if self.state is _ACTIVE:
                 self._fail()  # the VM was already gone (closed under us): same outcome as a failure
             return None
-        return result & U32 if self.state is _ACTIVE else None
+        return result if self.state is _ACTIVE else None  # (guest results are unsigned)
 
     def _vm_gone(self) -> bool:
         """For a phase with nothing to call: whether the VM of this ACTIVE stream died or was closed (the
@@ -169,7 +180,7 @@ class HttpStream:
         if self.plugin.fail_open:
             stats.streams_failed_open += 1
             for direction in (REQUEST, RESPONSE):
-                if self._paused[direction]:
+                if self._paused >> direction & 1:
                     self.resume(direction)
         elif not self._ended:
             stats.streams_failed_closed += 1
@@ -187,13 +198,12 @@ class HttpStream:
     # -- deferred effects (StreamOwner) -------------------------------------------------------------
 
     def resume(self, direction: int) -> None:
-        self._paused[direction] = False
+        self._paused &= ~(1 << direction)
         ctx = self._ctx
         if ctx is not None:
             base = _REQUEST_HEADERS_MAP if direction == REQUEST else _RESPONSE_HEADERS_MAP
-            for map_type in (base, base + 1):
-                ctx.maps.pop(map_type, None)
-                ctx.writable.discard(map_type)
+            ctx.withdraw(base)
+            ctx.withdraw(base + 1)  # the trailers
             if ctx.bodies is not None:
                 ctx.bodies[direction].available = False
         if direction == REQUEST:
@@ -244,10 +254,12 @@ class HttpStream:
             return _STOP_HEADERS if self._failed_stop(direction, False) else _CONTINUE_HEADERS
         func = self._callbacks[callback]
         if func is None:
-            return _STOP_HEADERS if self._vm_gone() and self._failed_stop(direction, True) else _CONTINUE_HEADERS
-        maps = ctx.maps
+            if self._vm_gone() and self._failed_stop(direction, True):
+                return _STOP_HEADERS
+            return _CONTINUE_HEADERS
+        maps = ctx.maps  # (`ctx.expose` and `ctx.withdraw` inlined: every headers phase passes here)
         maps[map_type] = headers
-        ctx.writable.add(map_type)
+        ctx.writable |= 1 << map_type
         vm = self._vm
         assert vm is not None
         if vm.headers_end_of_stream:
@@ -258,39 +270,37 @@ class HttpStream:
             return _STOP_HEADERS if self._failed_stop(direction, True) else _CONTINUE_HEADERS
         if self._replied:
             status = _STOP_HEADERS  # a local reply is the plugin's final word for this phase
-        elif raw == 0 or raw == 2:  # 2 = ContinueAndEndStream, treated as Continue by Envoy
-            maps.pop(map_type, None)  # continued: the map is gone for the plugin (Envoy)
-            ctx.writable.discard(map_type)
-            return _CONTINUE_HEADERS
-        elif raw == 1:
-            status = (
-                FilterHeadersStatus.STOP_ITERATION
-                if self.plugin.config.allow_on_headers_stop_iteration
-                else _STOP_HEADERS
-            )
-        elif raw == 3:
-            status = FilterHeadersStatus.STOP_ALL_ITERATION_AND_BUFFER
-        else:
+        elif raw > 3:
             status = _STOP_HEADERS
-        self._paused[direction] = True  # a stop keeps the map readable while paused
+        else:
+            status = _HEADERS_STATUS[raw]
+            if status is _CONTINUE_HEADERS:
+                maps.pop(map_type, None)  # (a deferred resume may have withdrawn it already)
+                ctx.writable &= ~(1 << map_type)
+                return status
+            if raw == 1 and self.plugin.config.allow_on_headers_stop_iteration:
+                status = FilterHeadersStatus.STOP_ITERATION
+        self._paused |= 1 << direction  # a stop keeps the map readable while paused
         return status
 
     # -- bodies -------------------------------------------------------------------------------------
 
-    def on_request_body(self, data: bytes, end_of_stream: bool) -> tuple[FilterDataStatus, bytes]:
+    def on_request_body(self, data: Chunk, end_of_stream: bool) -> tuple[FilterDataStatus, Chunk]:
         """Returns (CONTINUE, bytes to forward now) or (a stop status, b"") while the plugin holds data.
+        When nothing was held or changed, the bytes forwarded are `data` itself (the same object).
         After the last chunk, `added_trailers[0]` holds trailers the plugin created (send them on)."""
         return self._body(REQUEST_BODY, REQUEST, data, end_of_stream)
 
-    def on_response_body(self, data: bytes, end_of_stream: bool) -> tuple[FilterDataStatus, bytes]:
+    def on_response_body(self, data: Chunk, end_of_stream: bool) -> tuple[FilterDataStatus, Chunk]:
         return self._body(RESPONSE_BODY, RESPONSE, data, end_of_stream)
 
-    def _body(self, callback: int, direction: int, data: bytes, end_of_stream: bool) -> tuple[FilterDataStatus, bytes]:
+    def _body(self, callback: int, direction: int, data: Chunk, end_of_stream: bool) -> tuple[FilterDataStatus, Chunk]:
         ctx = self._ctx if self.state is _ACTIVE else self._context(callback)
         if ctx is None:
             if self._failed_stop(direction, False):
                 return _STOP_DATA, b""
-            return _CONTINUE_DATA, self._drain(direction) + data
+            held = self._drain(direction)
+            return _CONTINUE_DATA, (held + data) if held else data
         func = self._callbacks[callback]
         if func is None:  # nothing is ever held without a body callback
             if self._vm_gone() and self._failed_stop(direction, True):
@@ -298,33 +308,30 @@ class HttpStream:
             return _CONTINUE_DATA, data
         body = ctx.body(direction)
         body.held += data
-        body.start = (
-            0
-            if self._body_mode[direction] == FilterDataStatus.STOP_ITERATION_AND_BUFFER
-            else (len(body.held) - len(data))
-        )
+        body.start = 0 if body.mode == _BUFFER_DATA else (len(body.held) - len(data))
         body.available = True
         # At the end of a body without trailers, the plugin may create them (Envoy's addDecodedTrailers).
         trailer_map = _REQUEST_TRAILERS_MAP if direction == REQUEST else _RESPONSE_TRAILERS_MAP
         created: Pairs | None = None
         if end_of_stream and trailer_map not in ctx.maps:
-            created = ctx.maps[trailer_map] = []
-            ctx.writable.add(trailer_map)
+            created = []
+            ctx.expose(trailer_map, created)
         raw = self._call(ctx, func, ctx.id, len(body.held) - body.start, 1 if end_of_stream else 0)
         if created is not None:
-            ctx.maps.pop(trailer_map, None)
-            ctx.writable.discard(trailer_map)
-            self.added_trailers[direction] = created
+            ctx.withdraw(trailer_map)
+            if self._added_trailers is None:
+                self._added_trailers = [[], []]
+            self._added_trailers[direction] = created
         if raw is None:
             if self._failed_stop(direction, True):
                 return _STOP_DATA, b""
             return _CONTINUE_DATA, self._drain(direction)  # held bytes include this chunk
-        status = _STOP_DATA if self._replied else FilterDataStatus(min(raw, _STOP_DATA))
-        self._body_mode[direction] = status
+        status = _STOP_DATA if self._replied else _DATA_STATUS[min(raw, _STOP_DATA)]
+        body.mode = status
         if status == _CONTINUE_DATA:
             body.available = False
             return status, self._drain(direction)
-        self._paused[direction] = True
+        self._paused |= 1 << direction
         if status == _STOP_DATA:
             del body.held[body.start :]  # the plugin took this chunk
         elif len(body.held) > self.plugin.config.limits.max_buffer_bytes:
@@ -355,23 +362,20 @@ class HttpStream:
     def _trailers(self, callback: int, map_type: int, direction: int, trailers: Pairs) -> FilterTrailersStatus:
         ctx = self._ctx if self.state is _ACTIVE else self._context(callback)
         if ctx is None:
-            stop = self._failed_stop(direction, False)
-            return FilterTrailersStatus.STOP_ITERATION if stop else _CONTINUE_TRAILERS
+            return _STOP_TRAILERS if self._failed_stop(direction, False) else _CONTINUE_TRAILERS
         func = self._callbacks[callback]
         if func is None:
-            stop = self._vm_gone() and self._failed_stop(direction, True)
-            return FilterTrailersStatus.STOP_ITERATION if stop else _CONTINUE_TRAILERS
-        ctx.maps[map_type] = trailers
-        ctx.writable.add(map_type)
+            if self._vm_gone() and self._failed_stop(direction, True):
+                return _STOP_TRAILERS
+            return _CONTINUE_TRAILERS
+        ctx.expose(map_type, trailers)
         raw = self._call(ctx, func, ctx.id, len(trailers))
         if raw is None:
-            stop = self._failed_stop(direction, True)
-            return FilterTrailersStatus.STOP_ITERATION if stop else _CONTINUE_TRAILERS
+            return _STOP_TRAILERS if self._failed_stop(direction, True) else _CONTINUE_TRAILERS
         if raw != 0 or self._replied:
-            self._paused[direction] = True  # a stop keeps the map readable while paused
-            return FilterTrailersStatus.STOP_ITERATION
-        ctx.maps.pop(map_type, None)  # continued: the map is gone for the plugin (Envoy)
-        ctx.writable.discard(map_type)
+            self._paused |= 1 << direction  # a stop keeps the map readable while paused
+            return _STOP_TRAILERS
+        ctx.withdraw(map_type)
         return _CONTINUE_TRAILERS
 
     # -- end of stream ------------------------------------------------------------------------------
@@ -387,7 +391,7 @@ class HttpStream:
         if func is None:
             self._vm_gone()
             return
-        ctx.writable.clear()
+        ctx.writable = 0
         ctx.maps = dict(self._saved or {})
         ctx.logging = True
         self._call(ctx, func, ctx.id)
@@ -397,10 +401,12 @@ class HttpStream:
         self._ended = True
         ctx, vm = self._ctx, self._vm
         if self.state is _ACTIVE and ctx is not None and vm is not None:
-            done, delete = self._callbacks[DONE], self._callbacks[DELETE]
+            callbacks = self._callbacks
+            done = callbacks[DONE]
             if done is not None:
                 vm.run(ctx, done, ctx.id)
             if vm.vm.failed is None:
+                delete = callbacks[DELETE]
                 if delete is not None and vm.contexts.get(ctx.id) is ctx:
                     vm.run(ctx, delete, ctx.id)
                 vm.contexts.pop(ctx.id, None)

@@ -408,7 +408,7 @@ class Stream(StreamHost):
             )
         return status
 
-    def _forward(self, direction: int, data: bytes) -> None:
+    def _forward(self, direction: int, data: bytes | bytearray) -> None:
         if direction == 0:
             self.forwarded_request_body += data
         else:

@@ -86,9 +86,11 @@ _CALLBACK = ctypes.CFUNCTYPE(ctypes.c_size_t, _VP, _VP, ctypes.POINTER(ctypes.c_
 
 
 class _Current(threading.local):
-    """The VM whose guest code runs on this thread (host functions find their VM here)."""
+    """The VM whose guest code runs on this thread (host functions find their VM here), in a one-item list
+    per thread: storing into the list costs a fraction of setting an attribute of a thread-local."""
 
-    vm: Vm | None = None
+    def __init__(self) -> None:
+        self.vm: list[Vm | None] = [None]
 
 
 _current = _Current()
@@ -125,7 +127,7 @@ class HostFunction:
 # so parameter i is uint32 slot 4*i; reading the slots as unsigned is the ABI's u32 masking).
 _I32_CALLBACK = """
 def callback(env, caller, raw, count):
-    vm = current.vm
+    vm = current.vm[0]
     try:
         if vm.memory is None:
             vm.bind_memory_from_caller(caller)
@@ -163,7 +165,7 @@ def _make_generic_callback(fn: HostFunction) -> Any:
     impl, fault, kinds, result = fn.impl, fn.fault, fn.params, fn.results
 
     def callback(env: int | None, caller: int | None, raw: Any, count: int) -> int:
-        vm = _current.vm
+        vm = _current.vm[0]
         assert vm is not None
         try:
             if vm.memory is None:
@@ -193,7 +195,7 @@ def _make_generic_callback(fn: HostFunction) -> Any:
 
 def _on_deadline(context: int | None, env: int | None, delta: Any, kind: Any) -> int:
     try:
-        vm = _current.vm
+        vm = _current.vm[0]
         assert vm is not None
         return vm.deadline_reached(delta)
     except BaseException as exc:  # never let a ctypes callback swallow an error: fail the call
@@ -465,14 +467,14 @@ class Vm:
         _set_deadline_callback(_address(self.store.ptr()), _ON_DEADLINE_ADDRESS, None, None)
         self._ticker.register(self)
         self._exports: dict[str, Any] = {}
-        previous = _current.vm
-        _current.vm = self  # the start section's host calls find this VM
+        cell = _current.vm
+        previous, cell[0] = cell[0], self  # the start section's host calls find this VM
         try:
             self.instance = compiled._pre.instantiate(self.store)  # runs the start section, if any
         except wasmtime.WasmtimeError as exc:
             raise self._translate(exc) from None
         finally:
-            _current.vm = previous
+            cell[0] = previous
         self._instance_exports = self.instance.exports(self.store)  # wrapping them all is slow: once
         mem = self._instance_exports.get("memory")
         if isinstance(mem, wasmtime.Memory):
@@ -535,6 +537,14 @@ class Vm:
             message = f"host function {fn.module}.{fn.name} failed: {type(exc).__name__}: {exc}".encode()
         return int(_trap_new(message, len(message)) or 0)
 
+    def _fail_call(self, error: int | None, depth: int) -> VmTrap:
+        """A guest call at `depth` failed: the VM is dead from now on. The trap slot is cleared here, so a
+        call never needs to clear it first (wasmtime writes it only when a call traps)."""
+        slot = self._traps[depth]
+        trap, slot.value = slot.value, None
+        self.failed = self._failure(error, trap)
+        return self.failed
+
     def _failure(self, error: int | None, trap: int | None) -> VmTrap:
         host_error, self._host_error = self._host_error, None
         if trap:
@@ -574,20 +584,23 @@ class Vm:
 
 
 class GuestFunc:
-    """A guest export called through the unchecked C path with a preallocated raw buffer."""
+    """A guest export called through the unchecked C path with a preallocated raw buffer. Arguments and
+    results are i32 slots read and written as u32 (the ABI's masking comes free)."""
 
-    __slots__ = ("_buf", "_buf_arg", "_count_arg", "_func", "_func_arg", "_vm", "name")
+    __slots__ = ("_args", "_buf", "_func", "_vm", "name")
 
     def __init__(self, vm: Vm, func: wasmtime.Func, name: str, params: int, results: int) -> None:
         self._vm = vm
         self._func = func  # keeps the wasmtime_func_t alive
         self.name = name
-        self._func_arg = ctypes.c_void_p(ctypes.addressof(func._func))
         count = max(params, results, 1)
-        self._count_arg = ctypes.c_size_t(count)
-        # wasmtime_val_raw_t is 16 bytes: slot i is int32 index 4*i.
-        self._buf = (ctypes.c_int32 * (4 * count))()
-        self._buf_arg = ctypes.c_void_p(ctypes.addressof(self._buf))
+        # wasmtime_val_raw_t is 16 bytes: slot i is uint32 index 4*i.
+        self._buf = (ctypes.c_uint32 * (4 * count))()
+        # The C call's arguments at each nesting depth (each depth has its own trap out-slot), built once.
+        func_arg = ctypes.c_void_p(ctypes.addressof(func._func))
+        buf_arg = ctypes.c_void_p(ctypes.addressof(self._buf))
+        count_arg = ctypes.c_size_t(count)
+        self._args = tuple((vm._ctx_arg, func_arg, buf_arg, count_arg, trap) for trap in vm._trap_args)
 
     def nested(self, arg: int) -> int:
         """Call a one-argument export from inside a host function of the same VM (the allocator): no
@@ -595,25 +608,21 @@ class GuestFunc:
         vm = self._vm
         depth = vm.depth
         if vm.failed is not None or not depth or depth >= _MAX_NESTING:
-            return self(arg)  # the general path raises or does the bookkeeping
+            return self.call(arg)  # the general path raises or does the bookkeeping
         buf = self._buf
         buf[0] = arg
         vm.depth = depth + 1
-        trap = vm._traps[depth]
-        trap.value = None
         try:
-            error: int | None = _call_unchecked(
-                vm._ctx_arg, self._func_arg, self._buf_arg, self._count_arg, vm._trap_args[depth]
-            )
+            error: int | None = _call_unchecked(*self._args[depth])
         finally:
             vm.depth = depth
-        if error or trap.value:
-            vm.failed = vm._failure(error, trap.value)
-            raise vm.failed
+        if error or vm._traps[depth].value:
+            raise vm._fail_call(error, depth)
         return buf[0]
 
-    def __call__(self, *args: int) -> int:
-        """Run the export with `args` (i32 each); raises the VM's VmTrap if it fails (or failed before)."""
+    def call(self, *args: int) -> int:
+        """Run the export with `args` (i32 each); raises the VM's VmTrap if it fails (or failed before).
+        (Hot paths call this method: calling the instance goes through the slower `__call__` slot.)"""
         vm = self._vm
         if vm.failed is not None:
             raise vm.failed
@@ -621,25 +630,32 @@ class GuestFunc:
         if depth >= _MAX_NESTING:
             raise VmTrap(TrapKind.HOST, "guest calls nested too deeply")
         buf = self._buf
-        if args:
-            buf[0 : 4 * len(args) : 4] = args  # type: ignore[call-overload]  # (typeshed: a list; a tuple works)
-        previous = _current.vm
-        _current.vm = vm
+        # Unrolled stores (callbacks take at most 5 arguments, mostly 1-3): a strided slice costs ~1 µs more.
+        n = len(args)
+        if n:
+            buf[0] = args[0]
+            if n > 1:
+                buf[4] = args[1]
+                if n > 2:
+                    buf[8] = args[2]
+                    if n > 3:
+                        for i in range(3, n):
+                            buf[4 * i] = args[i]
+        cell = _current.vm
+        previous = cell[0]
+        cell[0] = vm
         vm.depth = depth + 1
         if not depth:
             vm.calls += 1
             if vm._ticker.parked:  # read after publishing depth and calls (see _Ticker)
                 vm._ticker.unpark()
-        trap = vm._traps[depth]
-        trap.value = None
         try:
-            error: int | None = _call_unchecked(
-                vm._ctx_arg, self._func_arg, self._buf_arg, self._count_arg, vm._trap_args[depth]
-            )
+            error: int | None = _call_unchecked(*self._args[depth])
         finally:
             vm.depth = depth
-            _current.vm = previous
-        if error or trap.value:
-            vm.failed = vm._failure(error, trap.value)
-            raise vm.failed
+            cell[0] = previous
+        if error or vm._traps[depth].value:
+            raise vm._fail_call(error, depth)
         return buf[0]
+
+    __call__ = call

@@ -6,6 +6,7 @@ from __future__ import annotations
 from abi.context import AbiState, Body
 from abi.exports.base import env
 from abi.types import BufferType, Status
+from abi.vm import HostFunction
 
 OK, NOT_FOUND, BAD_ARGUMENT = Status.OK, Status.NOT_FOUND, Status.BAD_ARGUMENT
 _LAST_BUFFER = max(BufferType)
@@ -93,7 +94,7 @@ def proxy_get_configuration(state: AbiState, ptr_out: int, len_out: int) -> int:
     return OK
 
 
-FUNCTIONS = [
+FUNCTIONS: list[HostFunction] = [
     env("proxy_get_buffer_bytes", "iiiii", proxy_get_buffer_bytes),
     env("proxy_get_buffer_status", "iii", proxy_get_buffer_status),
     env("proxy_set_buffer_bytes", "iiiii", proxy_set_buffer_bytes),

@@ -9,6 +9,7 @@ from abi.context import AbiState
 from abi.errors import GuestTrap
 from abi.exports.base import env
 from abi.types import LogLevel, Status
+from abi.vm import HostFunction
 
 OK, NOT_FOUND, BAD_ARGUMENT = Status.OK, Status.NOT_FOUND, Status.BAD_ARGUMENT
 
@@ -96,7 +97,7 @@ def as_seed(state: AbiState) -> float:
     return random.random() * 2.0**52
 
 
-FUNCTIONS = [
+FUNCTIONS: list[HostFunction] = [
     env("proxy_log", "iii", proxy_log),
     env("proxy_get_log_level", "i", proxy_get_log_level),
     env("proxy_get_current_time_nanoseconds", "i", proxy_get_current_time_nanoseconds),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from abi.context import AbiState
 from abi.exports.base import env
 from abi.types import Status
+from abi.vm import HostFunction
 
 
 def _check_ranges(state: AbiState, *ranges: int) -> None:
@@ -83,12 +84,12 @@ def as_grpc_stream(
 
 # The AssemblyScript SDK declares these two without their metadata arguments (10 and 7 parameters);
 # modules that import them so are linked with these shapes instead of failing to load.
-VARIANTS = [
+VARIANTS: list[HostFunction] = [
     env("proxy_grpc_call", "iiiiiiiiii", as_grpc_call),
     env("proxy_grpc_stream", "iiiiiii", as_grpc_stream),
 ]
 
-FUNCTIONS = [
+FUNCTIONS: list[HostFunction] = [
     env("proxy_grpc_call", "iiiiiiiiiiii", proxy_grpc_call),
     env("proxy_grpc_stream", "iiiiiiiii", proxy_grpc_stream),
     env("proxy_grpc_send", "iiii", proxy_grpc_send),

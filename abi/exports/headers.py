@@ -10,29 +10,34 @@ from abi.exports.base import env
 from abi.host import Pairs
 from abi.memory import decode_pairs, encode_pairs
 from abi.types import AbiVersion, MapType, Status
+from abi.vm import HostFunction
 
-OK, NOT_FOUND, BAD_ARGUMENT = Status.OK, Status.NOT_FOUND, Status.BAD_ARGUMENT
-_LAST_MAP = max(MapType)
+# Plain ints: an enum member looked up through its class costs ~0.2 µs on every host call.
+OK, NOT_FOUND, BAD_ARGUMENT = int(Status.OK), int(Status.NOT_FOUND), int(Status.BAD_ARGUMENT)
+_LAST_MAP = int(max(MapType))
+_LAST_STREAM_MAP = int(MapType.HTTP_RESPONSE_TRAILERS)
+_CALL_HEADERS, _CALL_TRAILERS = int(MapType.HTTP_CALL_RESPONSE_HEADERS), int(MapType.HTTP_CALL_RESPONSE_TRAILERS)
+_V0_1_0 = int(AbiVersion.V0_1_0)
 
 
 def _map(state: AbiState, map_type: int) -> Pairs | None:
     """The map readable now, or None when unavailable."""
-    if map_type <= MapType.HTTP_RESPONSE_TRAILERS:
+    if map_type <= _LAST_STREAM_MAP:
         stream = state.stream()
         return None if stream is None else stream.maps.get(map_type)
     callout = state.callout
     if callout is None:
         return None
-    if map_type == MapType.HTTP_CALL_RESPONSE_HEADERS:
+    if map_type == _CALL_HEADERS:
         return callout.headers
-    if map_type == MapType.HTTP_CALL_RESPONSE_TRAILERS:
+    if map_type == _CALL_TRAILERS:
         return callout.trailers
     return None  # gRPC metadata: no gRPC client here
 
 
 def _writable(state: AbiState, map_type: int) -> Pairs | None:
     stream = state.stream()
-    if stream is None or map_type not in stream.writable:
+    if stream is None or not stream.writable >> map_type & 1:
         return None
     return stream.maps.get(map_type)
 
@@ -81,7 +86,7 @@ def proxy_get_header_map_value(
         if name == key:
             state.memory.write_out_buf(value, ptr_out, len_out)
             return OK
-    if state.abi_version == AbiVersion.V0_1_0:  # 0.1.0: a missing key is an empty value
+    if state.abi_version == _V0_1_0:  # 0.1.0: a missing key is an empty value
         state.memory.write_out_buf(b"", ptr_out, len_out)
         return OK
     return NOT_FOUND
@@ -147,7 +152,7 @@ def proxy_remove_header_map_value(state: AbiState, map_type: int, key_ptr: int, 
     return OK
 
 
-FUNCTIONS = [
+FUNCTIONS: list[HostFunction] = [
     env("proxy_get_header_map_pairs", "iii", proxy_get_header_map_pairs),
     env("proxy_set_header_map_pairs", "iii", proxy_set_header_map_pairs),
     env("proxy_get_header_map_size", "ii", proxy_get_header_map_size),

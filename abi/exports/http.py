@@ -8,6 +8,7 @@ from abi.exports.base import env
 from abi.host import HttpCallRequest
 from abi.memory import decode_pairs
 from abi.types import Status
+from abi.vm import HostFunction
 
 _REQUIRED = (b":method", b":path", b":authority")
 
@@ -52,4 +53,4 @@ def proxy_http_call(
     return status
 
 
-FUNCTIONS = [env("proxy_http_call", "iiiiiiiiii", proxy_http_call)]
+FUNCTIONS: list[HostFunction] = [env("proxy_http_call", "iiiiiiiiii", proxy_http_call)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from abi.context import AbiState
 from abi.exports.base import env
 from abi.types import MetricType, Status
+from abi.vm import HostFunction
 
 _SIGN = 1 << 63
 
@@ -67,7 +68,7 @@ def proxy_get_metric(state: AbiState, metric_id: int, value_out: int) -> int:
     return Status.OK
 
 
-FUNCTIONS = [
+FUNCTIONS: list[HostFunction] = [
     env("proxy_define_metric", "iiii", proxy_define_metric),
     env("proxy_increment_metric", "iI", proxy_increment_metric),
     env("proxy_record_metric", "iI", proxy_record_metric),

@@ -12,6 +12,7 @@ from abi.context import AbiState
 from abi.exports.base import env
 from abi.properties import lookup
 from abi.types import Status
+from abi.vm import HostFunction
 
 
 def proxy_get_property(state: AbiState, path_ptr: int, path_len: int, ptr_out: int, len_out: int) -> int:
@@ -29,6 +30,8 @@ def proxy_set_property(state: AbiState, path_ptr: int, path_len: int, value_ptr:
     stream = state.stream()
     if stream is None:
         return Status.NOT_FOUND
+    if stream.filter_state is None:
+        stream.filter_state = {}
     stream.filter_state[path] = value
     return Status.OK
 
@@ -65,7 +68,7 @@ def proxy_call_foreign_function(
     return status
 
 
-FUNCTIONS = [
+FUNCTIONS: list[HostFunction] = [
     env("proxy_get_property", "iiii", proxy_get_property),
     env("proxy_set_property", "iiii", proxy_set_property),
     env("proxy_call_foreign_function", "iiiiii", proxy_call_foreign_function),

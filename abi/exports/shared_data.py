@@ -5,6 +5,7 @@ from __future__ import annotations
 from abi.context import AbiState
 from abi.exports.base import env
 from abi.types import Status
+from abi.vm import HostFunction
 
 
 def proxy_get_shared_data(state: AbiState, key_ptr: int, key_len: int, ptr_out: int, len_out: int, cas_out: int) -> int:
@@ -57,7 +58,7 @@ def proxy_dequeue_shared_queue(state: AbiState, token: int, ptr_out: int, len_ou
     return Status.OK
 
 
-FUNCTIONS = [
+FUNCTIONS: list[HostFunction] = [
     env("proxy_get_shared_data", "iiiii", proxy_get_shared_data),
     env("proxy_set_shared_data", "iiiii", proxy_set_shared_data),
     env("proxy_register_shared_queue", "iii", proxy_register_shared_queue),

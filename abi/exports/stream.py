@@ -12,6 +12,7 @@ from abi.exports.base import env
 from abi.host import LocalReply
 from abi.memory import decode_pairs
 from abi.types import GRPC_STATUS_MAX, Status, StreamType
+from abi.vm import HostFunction
 
 OK, BAD_ARGUMENT = Status.OK, Status.BAD_ARGUMENT
 _WHITESPACE = re.compile(r"\s")
@@ -97,7 +98,7 @@ def proxy_clear_route_cache(state: AbiState) -> int:
     return OK
 
 
-FUNCTIONS = [
+FUNCTIONS: list[HostFunction] = [
     env("proxy_continue_stream", "i", proxy_continue_stream),
     env("proxy_close_stream", "i", proxy_close_stream),
     env("proxy_continue_request", "", proxy_continue_request),

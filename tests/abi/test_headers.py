@@ -161,14 +161,14 @@ def test_log_phase_maps_are_read_only_and_absent_ones_not_found(probe: Probe) ->
     assert original is not None
 
     class Spy:  # runs inside the real proxy_on_log call's context, as the plugin would
-        def __call__(self, *args: int) -> int:
+        def call(self, *args: int) -> int:
             ctx = vm.ctx()
             out, key, value = probe.out(), probe.put(b":path"), probe.put(b"v")
             seen["path"] = probe.call("proxy_get_header_map_value", REQ, key, 5, out, out + 4, ctx=ctx)
             seen["value"] = probe.out_buf(out)
             seen["add"] = probe.call("proxy_add_header_map_value", REQ, key, 5, value, 1, ctx=ctx)
             seen["response"] = probe.call("proxy_get_header_map_value", RESP, key, 5, out, out + 4, ctx=ctx)
-            return original(*args)
+            return original.call(*args)
 
     callbacks[LOG] = Spy()  # type: ignore[call-overload]
     s.http._callbacks = tuple(callbacks)

@@ -20,6 +20,7 @@ from gateway.filters.api import DataStatus, HeadersStatus, HttpFilter, StreamFil
 from gateway.filters.wasm.attributes import stream_attribute
 
 _HEADERS = {int(s): s for s in HeadersStatus}
+_CONTINUE_DATA, _DATA_CONTINUE = FilterDataStatus.CONTINUE, DataStatus.CONTINUE
 _TRAILERS = {int(s): s for s in TrailersStatus}
 _ROUTE_ATTRIBUTES = frozenset(("xds.route_name", "route_name", "xds.cluster_name", "cluster_name"))
 
@@ -33,7 +34,7 @@ class WasmFilter(HttpFilter, StreamHost):
 
     def set_callbacks(self, callbacks: StreamFilterCallbacks) -> None:
         self.callbacks = callbacks
-        self._stream = self._plugin.new_stream(self)
+        self._stream = HttpStream(self._plugin, self)
 
     # -- decode path --
     def decode_headers(self, headers: HeaderMap, end_stream: bool) -> HeadersStatus:
@@ -42,7 +43,7 @@ class WasmFilter(HttpFilter, StreamHost):
 
     def decode_data(self, data: bytearray, end_stream: bool) -> DataStatus:
         assert self._stream is not None
-        status, forward = self._stream.on_request_body(bytes(data), end_stream)
+        status, forward = self._stream.on_request_body(data, end_stream)
         return _pass_body(status, forward, data)
 
     def decode_trailers(self, trailers: HeaderMap) -> TrailersStatus:
@@ -61,7 +62,7 @@ class WasmFilter(HttpFilter, StreamHost):
 
     def encode_data(self, data: bytearray, end_stream: bool) -> DataStatus:
         assert self._stream is not None
-        status, forward = self._stream.on_response_body(bytes(data), end_stream)
+        status, forward = self._stream.on_response_body(data, end_stream)
         return _pass_body(status, forward, data)
 
     def encode_trailers(self, trailers: HeaderMap) -> TrailersStatus:
@@ -133,11 +134,11 @@ class WasmFilter(HttpFilter, StreamHost):
         return Status.OK
 
 
-def _pass_body(status: FilterDataStatus, forward: bytes, data: bytearray) -> DataStatus:
-    if status == FilterDataStatus.CONTINUE:
-        if len(forward) != len(data) or forward != data:
+def _pass_body(status: FilterDataStatus, forward: bytes | bytearray, data: bytearray) -> DataStatus:
+    if status == _CONTINUE_DATA:
+        if forward is not data:  # abi hands the chunk back itself when it neither held nor changed it
             data[:] = forward
-        return DataStatus.CONTINUE
+        return _DATA_CONTINUE
     # abi keeps what the plugin holds back, so the chain must not buffer it a second time, and the chunk is
     # emptied: the chain lets data past a filter that stops while a later filter (the router) holds its
     # stop point, and what the plugin holds must not reach the upstream twice.

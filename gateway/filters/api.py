@@ -24,6 +24,8 @@ from collections.abc import Callable, Mapping
 from enum import IntEnum
 from typing import Protocol
 
+from mypy_extensions import mypyc_attr
+
 from gateway.core.flags import ResponseFlag
 from gateway.core.headers import HeaderMap
 from gateway.core.stream_info import StreamInfo
@@ -163,6 +165,7 @@ class StreamFilterCallbacks(Protocol):
         ...
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # compiled with the hot path; filters in plain Python extend it
 class HttpFilter:
     """Base filter: every hook passes through. Subclasses override the phases they care about."""
 

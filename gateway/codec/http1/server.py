@@ -71,6 +71,7 @@ _CONTENT_LENGTH_0: Final = (b"content-length", b"0")
 _CHUNKED_TE: Final = (b"transfer-encoding", b"chunked")
 _CONNECTION_CLOSE: Final = (b"connection", b"close")
 _CONNECTION_KEEP_ALIVE: Final = (b"connection", b"keep-alive")
+_CONNECTION_UPGRADE: Final = (b"connection", b"upgrade")
 
 
 class _Exchange:
@@ -411,17 +412,20 @@ class Http1ServerCodec:
         if status[:1] == b"1" and status != b"101":
             self.send_informational(stream_id, headers)
             return
-        cl = conn = up = None
+        # Framing fields found are kept as pairs: written again at the end, as they are (no new tuple).
+        cl: Pair | None = None
+        up: Pair | None = None
+        conn = None
         fields = []
         for pair in pairs:
             name = pair[0]
             if name in _RESPONSE_SKIP:
                 if name == b"content-length":
-                    cl = pair[1]
+                    cl = pair
                 elif name == b"connection":
                     conn = pair[1]
                 elif name == b"upgrade":
-                    up = pair[1]
+                    up = pair
             else:
                 fields.append(pair)
         close = self._close or not ex.keep_alive or (conn is not None and b"close" in connection_tokens(conn))
@@ -429,20 +433,21 @@ class Http1ServerCodec:
             if not ex.upgrade or up is None:
                 raise ValueError("101 response to a request that did not ask to upgrade")
             mode = _TUNNEL
-            fields += ((b"connection", b"upgrade"), (b"upgrade", up))
+            fields += (_CONNECTION_UPGRADE, up)
         else:
             if ex.upgrade:
                 close = True  # the bytes after a refused Upgrade cannot be read as HTTP
             if status == b"204" or status == b"304" or ex.head:
                 mode = _NONE
                 if cl is not None and status != b"204":
-                    length_to_send(cl)
-                    fields.append((b"content-length", cl))
+                    length_to_send(cl[1])
+                    fields.append(cl)
             elif cl is not None:
                 mode = _LENGTH
-                ok = cl.isdigit() and len(cl) <= MAX_LENGTH_DIGITS  # the usual case without a call
-                self._remaining = int(cl) if ok else length_to_send(cl)
-                fields.append((b"content-length", cl))
+                length = cl[1]
+                ok = length.isdigit() and len(length) <= MAX_LENGTH_DIGITS  # the usual case without a call
+                self._remaining = int(length) if ok else length_to_send(length)
+                fields.append(cl)
             elif end_stream:
                 mode = _LENGTH
                 self._remaining = 0

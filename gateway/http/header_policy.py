@@ -211,11 +211,11 @@ def mutate_request_headers(headers: HeaderMap, info: StreamInfo, settings: HcmSe
         client = _client_address_from_xff(xff, settings.xff_num_trusted_hops) if xff else None
         info.downstream_remote_address = (client, 0) if client else conn.remote_address
         if not has_xfp:
-            headers.add(b"x-forwarded-proto", scheme)
+            headers.pairs().append((b"x-forwarded-proto", scheme))  # add() of a regular header, one call less
     if settings.generate_request_id:
         if request_id is None:
             request_id = new_request_id()
-            headers.add(b"x-request-id", request_id)
+            headers.pairs().append((b"x-request-id", request_id))
         elif external and not settings.preserve_external_request_id:
             request_id = new_request_id()  # the edge does not trust a request id from an external client
             headers.set(b"x-request-id", request_id)

@@ -311,8 +311,14 @@ class RouteTable:
         self._only_default = not (self._exact or self._suffixes or self._prefixes)
         # Per request: with only the ``*`` virtual host, its own route() (no host lookup, one call less).
         self.route: Callable[[HeaderMap], RouteMatch | None] = self._route
-        if self._only_default and self._default is not None:
-            self.route = self._default.route
+        default = self._default_entry()
+        if self._only_default and default is not None:
+            self.route = default.route
+
+    def _default_entry(self) -> VirtualHostEntry | None:
+        # Read in a method of its own: inside __init__, mypy still narrows the attribute to the None it was set to
+        # before _add_domain() filled it, and the compiled build would act on that narrowing.
+        return self._default
 
     def _add_domain(
         self,

@@ -15,6 +15,7 @@ The response body's framing depends on the request: a response to HEAD has none,
 from __future__ import annotations
 
 from collections.abc import Callable
+from http import HTTPStatus
 from typing import Final
 
 from gateway.codec.api import CodecLimits
@@ -60,6 +61,8 @@ _REQUEST_SPECIAL: Final = FRAMING | {b"host", b":method", b":scheme", b":authori
 _CONTENT_LENGTH_0: Final = (b"content-length", b"0")
 _CHUNKED_TE: Final = (b"transfer-encoding", b"chunked")
 _CONNECTION_CLOSE: Final = (b"connection", b"close")
+# The registered reason phrases ("OK", "Not Found"...): a set lookup spares most responses the search.
+_REASONS: Final = frozenset(status.phrase.encode() for status in HTTPStatus)
 
 
 def _upstream_error(message: str) -> CodecError:
@@ -364,7 +367,7 @@ class Http1ClientCodec:
 
     def on_status(self, reason: bytes) -> None:
         # llhttp lets control characters through in a reason phrase (h11's backend checks the raw head).
-        if FORBIDDEN_IN_VALUE.search(reason) is not None:
+        if reason not in _REASONS and FORBIDDEN_IN_VALUE.search(reason) is not None:
             raise _upstream_error("invalid character in the reason phrase")
 
     def on_headers_complete(self) -> None:
@@ -392,7 +395,8 @@ class Http1ClientCodec:
         version = parser.http_version()
         if version != "1.1" and version != "1.0":
             raise _upstream_error("unsupported HTTP version")
-        pairs = [_STATUS[code] if code in _STATUS else (b":status", b"%d" % code)]
+        status = _STATUS.get(code)
+        pairs = [status if status is not None else (b":status", b"%d" % code)]
         pairs += fields
         fields.clear()  # from here on, fields are trailers (or the next 1xx's)
         stream_id = self._stream_id

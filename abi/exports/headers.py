@@ -3,8 +3,6 @@ callout response's headers/trailers. Keys are lower-cased; a repeated key yields
 
 from __future__ import annotations
 
-from itertools import chain
-
 from abi.context import AbiState
 from abi.exports.base import env
 from abi.host import Pairs
@@ -97,8 +95,8 @@ def _fits(state: AbiState, target: Pairs, key: bytes, value: bytes, replacing: b
     limits = state.limits
     if len(target) >= limits.max_pairs_count and not (replacing and any(k == key for k, _ in target)):
         return False
-    # An upper bound (the replaced entries are counted too) computed at C speed.
-    return sum(map(len, chain.from_iterable(target))) + len(key) + len(value) <= limits.max_pairs_bytes
+    # An upper bound (the replaced entries are counted too).
+    return sum([len(k) + len(v) for k, v in target]) + len(key) + len(value) <= limits.max_pairs_bytes
 
 
 def _key_value(state: AbiState, key_ptr: int, key_len: int, value_ptr: int, value_len: int) -> tuple[bytes, bytes]:

@@ -7,6 +7,13 @@
 CPU time (``time.process_time``), not wall time, so that other work on a shared machine counts less; each figure
 is the best of several rounds. Calls are counted by cProfile (Python functions and the builtins they call).
 Run: .venv/bin/python bench/codec_parse.py [rounds] [--profile]   (--profile: the top of a CPU-time profile)
+
+On a busy machine CPU time still moves by 10-30% between runs; instruction counts do not. ``--run LOOP BACKEND N``
+runs one loop N times (after a warm-up) and prints nothing, for callgrind: the difference between N and 0 runs,
+divided by N, is the loop's instructions per iteration, the same from run to run with a fixed hash seed:
+
+    PYTHONHASHSEED=0 valgrind --tool=callgrind --callgrind-out-file=/dev/null \\
+        .venv/bin/python bench/codec_parse.py --run proxy httptools 1000
 """
 
 from __future__ import annotations
@@ -98,10 +105,25 @@ def profiled(once: Callable[[], None], count: int = 1000) -> pstats.Stats:
     return pstats.Stats(profile)
 
 
+LOOPS = {"server": server_loop, "client": client_loop, "proxy": proxy_loop}
+
+
+def run_only(loop: str, backend: str, count: int) -> None:
+    once = LOOPS[loop](backend)
+    for _ in range(50):  # warm-up: the first calls fill caches (tokens seen, specialised bytecode)
+        once()
+    for _ in range(count):
+        once()
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--run"]:
+        loop, backend, count = sys.argv[2:5]
+        run_only(loop, backend, int(count))
+        return
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 7
     show_profile = "--profile" in sys.argv
-    loops = {"server": server_loop, "client": client_loop, "proxy": proxy_loop}
+    loops = LOOPS
     for name, make in loops.items():
         figures = []
         for backend in BACKENDS:

@@ -205,6 +205,7 @@ def request_head(method: bytes, target: bytes, fields: list[Pair]) -> bytes:
 
 
 def _checked_request_head(method: bytes, target: bytes, fields: list[Pair]) -> bytes:
+    """request_head's slow path: the exact checks in order (request line, then fields), each with its error."""
     if (method not in METHODS and _IS_TOKEN.fullmatch(method) is None) or _TARGET.fullmatch(target) is None:
         raise ValueError(f"invalid request line {method!r} {target!r}")
     return encode_head(b"%s %s HTTP/1.1\r\n" % (method, target), [p for p in fields if p[0][:1] != b":"])

@@ -12,13 +12,14 @@ from abi.types import LogLevel, Status
 from abi.vm import HostFunction
 
 OK, NOT_FOUND, BAD_ARGUMENT = Status.OK, Status.NOT_FOUND, Status.BAD_ARGUMENT
+_LOG_LEVELS = tuple(LogLevel)  # by value: constructing an enum member per log line costs ~0.5 µs
 
 
 def proxy_log(state: AbiState, level: int, ptr: int, size: int) -> int:
-    if level > LogLevel.CRITICAL:
+    if level >= len(_LOG_LEVELS):
         return BAD_ARGUMENT
     message = state.memory.read(ptr, min(size, state.limits.max_log_message_bytes))
-    state.log(LogLevel(level), message.decode("utf-8", "replace"))
+    state.log(_LOG_LEVELS[level], message.decode("utf-8", "replace"))
     return OK
 
 

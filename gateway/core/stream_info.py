@@ -4,7 +4,7 @@ read it; the connection manager, the router and filters write it."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from gateway.core.flags import ResponseFlag
@@ -25,40 +25,85 @@ class ConnectionInfo:
     alpn: str = ""
 
 
-@dataclass(slots=True)
 class StreamInfo:
-    connection: ConnectionInfo
-    protocol: str = "HTTP/1.1"
-    start_time: float = field(default_factory=time.time)  # wall clock, seconds
-    start_monotonic: float = field(default_factory=time.monotonic)
-    downstream_remote_address: tuple[str, int] | None = None  # the trusted client address (XFF-aware)
-    request_headers: HeaderMap | None = None
-    response_headers: HeaderMap | None = None
-    response_trailers: HeaderMap | None = None
-    response_code: int = 0
-    response_code_details: str = ""
-    response_flags: int = ResponseFlag.NONE
-    bytes_received: int = 0
-    bytes_sent: int = 0
-    route_name: str = ""
-    virtual_host_name: str = ""
-    cluster_name: str = ""
-    upstream_host: str = ""  # "ip:port" of the upstream host used
-    upstream_local_address: str = ""
-    upstream_transport_failure_reason: str = ""
-    attempt_count: int = 0
-    request_id: str = ""
-    # Monotonic times (seconds) of milestones, None until reached.
-    first_upstream_tx_byte: float | None = None
-    last_upstream_tx_byte: float | None = None
-    first_upstream_rx_byte: float | None = None
-    last_upstream_rx_byte: float | None = None
-    first_downstream_tx_byte: float | None = None
-    last_downstream_tx_byte: float | None = None
-    last_downstream_rx_byte: float | None = None
-    end_monotonic: float | None = None
-    # Per-filter data, keyed by a filter-chosen name (Envoy's filter state); Wasm set_property writes here too.
-    filter_state: dict[str, Any] = field(default_factory=dict)
+    """Written field by field as the stream goes; a plain class with its own ``__init__`` (one is made per request,
+    and a dataclass's generated ``__init__`` stays interpreted Python even in the compiled build)."""
+
+    __slots__ = (
+        "connection",
+        "protocol",
+        "start_time",
+        "start_monotonic",
+        "downstream_remote_address",
+        "request_headers",
+        "response_headers",
+        "response_trailers",
+        "response_code",
+        "response_code_details",
+        "response_flags",
+        "bytes_received",
+        "bytes_sent",
+        "route_name",
+        "virtual_host_name",
+        "cluster_name",
+        "upstream_host",
+        "upstream_local_address",
+        "upstream_transport_failure_reason",
+        "attempt_count",
+        "request_id",
+        "first_upstream_tx_byte",
+        "last_upstream_tx_byte",
+        "first_upstream_rx_byte",
+        "last_upstream_rx_byte",
+        "first_downstream_tx_byte",
+        "last_downstream_tx_byte",
+        "last_downstream_rx_byte",
+        "end_monotonic",
+        "filter_state",
+    )
+
+    def __init__(
+        self,
+        connection: ConnectionInfo,
+        protocol: str = "HTTP/1.1",
+        start_time: float | None = None,
+        start_monotonic: float | None = None,
+        request_headers: HeaderMap | None = None,
+        response_code: int = 0,
+    ) -> None:
+        self.connection = connection
+        self.protocol = protocol
+        self.start_time: float = time.time() if start_time is None else start_time  # wall clock, seconds
+        self.start_monotonic: float = time.monotonic() if start_monotonic is None else start_monotonic
+        # The trusted client address (XFF-aware); None until the connection manager has decided it.
+        self.downstream_remote_address: tuple[str, int] | None = None
+        self.request_headers = request_headers
+        self.response_headers: HeaderMap | None = None
+        self.response_trailers: HeaderMap | None = None
+        self.response_code = response_code
+        self.response_code_details = ""
+        self.response_flags: int = ResponseFlag.NONE
+        self.bytes_received = 0
+        self.bytes_sent = 0
+        self.route_name = ""
+        self.virtual_host_name = ""
+        self.cluster_name = ""
+        self.upstream_host = ""  # "ip:port" of the upstream host used
+        self.upstream_local_address = ""
+        self.upstream_transport_failure_reason = ""
+        self.attempt_count = 0
+        self.request_id = ""
+        # Monotonic times (seconds) of milestones, None until reached.
+        self.first_upstream_tx_byte: float | None = None
+        self.last_upstream_tx_byte: float | None = None
+        self.first_upstream_rx_byte: float | None = None
+        self.last_upstream_rx_byte: float | None = None
+        self.first_downstream_tx_byte: float | None = None
+        self.last_downstream_tx_byte: float | None = None
+        self.last_downstream_rx_byte: float | None = None
+        self.end_monotonic: float | None = None
+        # Per-filter data, keyed by a filter-chosen name (Envoy's filter state); Wasm set_property writes here too.
+        self.filter_state: dict[str, Any] = {}
 
     def set_flag(self, flag: ResponseFlag) -> None:
         self.response_flags |= flag

@@ -10,7 +10,6 @@ for a connection.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol
 
 from gateway.core.errors import ResetReason
@@ -18,12 +17,15 @@ from gateway.core.flags import ResponseFlag
 from gateway.core.headers import HeaderMap
 
 
-@dataclass(slots=True)
 class LoadBalancerContext:
-    """Per-request inputs to host selection (hash keys come with consistent-hash policies later)."""
+    """Per-request inputs to host selection (hash keys come with consistent-hash policies later). A plain class:
+    a dataclass's generated ``__init__`` would stay interpreted Python in the compiled build."""
 
-    hash_key: int | None = None
-    downstream_address: str = ""
+    __slots__ = ("downstream_address", "hash_key")
+
+    def __init__(self, hash_key: int | None = None, downstream_address: str = "") -> None:
+        self.hash_key = hash_key
+        self.downstream_address = downstream_address
 
 
 class UpstreamStream(Protocol):

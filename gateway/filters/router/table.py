@@ -88,7 +88,8 @@ class VirtualHostEntry:
         raw = headers.get(b":path")
         if raw is None:
             return None
-        path = strip_query(raw) if b"?" in raw or b"#" in raw else raw
+        # find(), not ``in``: bytes.__contains__ first tries its argument as an int and pays for a TypeError.
+        path = strip_query(raw) if raw.find(b"?") != -1 or raw.find(b"#") != -1 else raw
         for route in self.routes:
             if route.path_match(path) and (not route.filtered or route.match_filters(headers, raw)):
                 fixed = route.fixed

@@ -12,7 +12,8 @@ request (profiling inflates the CPU figures of that gateway).
 
 ``--breakdown`` skips the servers: it drives the same plugin through WasmFilter in this process, one phase at a
 time over many streams, and prints the CPU µs of each phase and of abi's share (what a stream costs without the
-rest of the gateway around it).
+rest of the gateway around it). The gateway measures about 3x this sum: the same instructions, run cold in the
+caches between the rest of each request's work (docs/plugins.md, "Sandbox and speed").
 """
 
 from __future__ import annotations

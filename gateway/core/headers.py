@@ -9,6 +9,7 @@ request. Values are kept as the peer sent them (minus surrounding whitespace, as
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import Final
 
 Pair = tuple[bytes, bytes]
 
@@ -146,4 +147,4 @@ class HeaderMap:
         return int(raw) if raw.isdigit() else None
 
 
-_STATUS_CODES = {b"%d" % code: code for code in range(100, 600)}
+_STATUS_CODES: Final = {b"%d" % code: code for code in range(100, 600)}

@@ -3,10 +3,10 @@ read it; the connection manager, the router and filters write it."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.core.clock import monotonic, wall
 from gateway.core.flags import ResponseFlag
 from gateway.core.headers import HeaderMap
 
@@ -73,8 +73,8 @@ class StreamInfo:
     ) -> None:
         self.connection = connection
         self.protocol = protocol
-        self.start_time: float = time.time() if start_time is None else start_time  # wall clock, seconds
-        self.start_monotonic: float = time.monotonic() if start_monotonic is None else start_monotonic
+        self.start_time: float = wall() if start_time is None else start_time  # wall clock, seconds
+        self.start_monotonic: float = monotonic() if start_monotonic is None else start_monotonic
         # The trusted client address (XFF-aware); None until the connection manager has decided it.
         self.downstream_remote_address: tuple[str, int] | None = None
         self.request_headers = request_headers

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
+from gateway.core.clock import monotonic
 from gateway.core.flags import ResponseFlag
 from gateway.core.headers import HeaderMap
 from gateway.core.stream_info import StreamInfo
@@ -32,11 +32,11 @@ from gateway.http.local_reply import local_reply_headers
 if TYPE_CHECKING:
     from gateway.http.connection import HttpConnection
 
-log = logging.getLogger("gateway.http")
+log: Final = logging.getLogger("gateway.http")
 
-_NO_ROUTE: object = object()
-_REQUEST_TOO_LARGE = "request_payload_too_large"
-_RESPONSE_TOO_LARGE = "response_payload_too_large"
+_NO_ROUTE: Final[object] = object()
+_REQUEST_TOO_LARGE: Final = "request_payload_too_large"
+_RESPONSE_TOO_LARGE: Final = "response_payload_too_large"
 
 
 def _noop_headers(headers: HeaderMap, end_stream: bool) -> None:
@@ -147,7 +147,7 @@ class ActiveStream:
     def decode_data(self, data: bytes, end_stream: bool) -> None:
         info = self.info
         info.bytes_received += len(data)
-        now = self.last_activity = time.monotonic()
+        now = self.last_activity = monotonic()
         if end_stream:
             self.request_complete = True
             info.last_downstream_rx_byte = now
@@ -172,7 +172,7 @@ class ActiveStream:
 
     def decode_trailers(self, trailers: HeaderMap) -> None:
         self.request_complete = True
-        self.info.last_downstream_rx_byte = time.monotonic()
+        self.info.last_downstream_rx_byte = monotonic()
         if self.decoder is not None:
             self.decoder.on_trailers(trailers)
         elif self._terminal is not None:
@@ -354,14 +354,14 @@ class ActiveStream:
             info.response_code_details = "via_upstream"
         mutate_response_headers(headers, status, info, self._conn.settings)
         self.response_started = True
-        now = info.first_downstream_tx_byte = self.last_activity = time.monotonic()
+        now = info.first_downstream_tx_byte = self.last_activity = monotonic()
         self._conn.write_headers(self, headers, end_stream)
         if end_stream:
             self._response_ended(now)
 
     def _write_data(self, data: bytes | bytearray, end_stream: bool) -> None:
         self.info.bytes_sent += len(data)
-        now = self.last_activity = time.monotonic()
+        now = self.last_activity = monotonic()
         self._conn.write_data(self, data, end_stream)
         if end_stream:
             self._response_ended(now)
@@ -369,7 +369,7 @@ class ActiveStream:
     def _write_trailers(self, trailers: HeaderMap) -> None:
         self.info.response_trailers = trailers
         self._conn.write_trailers(self, trailers)
-        self._response_ended(time.monotonic())
+        self._response_ended(monotonic())
 
     def _response_ended(self, now: float) -> None:
         self.info.last_downstream_tx_byte = now
@@ -406,7 +406,7 @@ class ActiveStream:
             return
         self.done = True
         info = self.info
-        end = info.end_monotonic = info.last_downstream_tx_byte or time.monotonic()
+        end = info.end_monotonic = info.last_downstream_tx_byte or monotonic()
         for handle in self._timers or ():
             handle.cancel()
         conn = self._conn

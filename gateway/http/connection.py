@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from http import HTTPStatus
-from typing import Protocol
+from typing import Final, Protocol
 
 from gateway.codec import make_server_codec
 from gateway.codec.http1.common import STATUS_LINES, encode_fields
+from gateway.core.clock import monotonic
 from gateway.core.errors import CodecError
 from gateway.core.events import (
     ConnectionTerminated,
@@ -50,11 +50,11 @@ from gateway.http.local_reply import local_reply_headers
 from gateway.http.settings import HcmSettings
 from gateway.http.stats import HcmStats
 
-log = logging.getLogger("gateway.http")
+log: Final = logging.getLogger("gateway.http")
 
-_CONTINUE_100 = HeaderMap.from_list([(b":status", b"100")])
+_CONTINUE_100: Final = HeaderMap.from_list([(b":status", b"100")])
 # Envoy's response code details for the codec's refusals, by the status they get.
-_CODEC_ERROR_DETAILS = {431: "http1.headers_too_large", 501: "http1.invalid_transfer_encoding"}
+_CODEC_ERROR_DETAILS: Final = {431: "http1.headers_too_large", 501: "http1.invalid_transfer_encoding"}
 
 
 class Downstream(Protocol):
@@ -102,7 +102,7 @@ class HttpConnection:
         self._flush_scheduled = False
         self._closing = False
         self._draining = False
-        self._started = time.monotonic()
+        self._started = monotonic()
         self._read_disabled_by = 0
         stats.cx_total.inc()
         stats.cx_active.inc()
@@ -154,7 +154,7 @@ class HttpConnection:
         stats.cx_destroy.inc()
         if not self._closing:
             stats.cx_destroy_remote.inc()
-        stats.cx_length_ms.record((time.monotonic() - self._started) * 1000.0)
+        stats.cx_length_ms.record((monotonic() - self._started) * 1000.0)
 
     def on_above_write_high_watermark(self) -> None:
         if self._stream is not None:
@@ -295,7 +295,7 @@ class HttpConnection:
         stats.rq_http1_total.inc()
         stats.rq_completed.inc()
         stats.record_status(info.response_code)
-        info.end_monotonic = time.monotonic()
+        info.end_monotonic = monotonic()
         for sink in self.settings.access_logs:
             try:
                 sink.log(info)
@@ -369,7 +369,7 @@ class HttpConnection:
             # An early response leaves unread request bytes behind: the connection cannot be reused.
             self._close(remote=False)
             return
-        self._idle_since = stream.info.end_monotonic or time.monotonic()
+        self._idle_since = stream.info.end_monotonic or monotonic()
         if self._idle_timer is None:
             self._arm_idle()
         events = self._codec.resume()
@@ -410,7 +410,7 @@ class HttpConnection:
         self._idle_timer = None
         if self._stream is not None or self._closing:
             return  # busy: stream_complete arms it again
-        remaining = self.settings.idle_timeout - (time.monotonic() - self._idle_since)
+        remaining = self.settings.idle_timeout - (monotonic() - self._idle_since)
         if remaining > 0.001:
             self._idle_timer = self.loop.call_later(remaining, self._on_idle_timeout)
             return
@@ -459,7 +459,7 @@ class HttpConnection:
         stream = self._stream
         if stream is None or stream.done or stream.idle_timeout <= 0:
             return  # the next stream arms it again
-        remaining = stream.idle_timeout - (time.monotonic() - stream.last_activity)
+        remaining = stream.idle_timeout - (monotonic() - stream.last_activity)
         if remaining > 0.001:
             # Activity since arming: wait for the rest instead of resetting a timer on every chunk.
             self._watch_stream_idle(remaining)

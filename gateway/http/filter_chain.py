@@ -22,12 +22,13 @@ the watermark statuses, ``on_watermark(True)`` to pause the source until the buf
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Final
 
 from gateway.core.headers import HeaderMap
 from gateway.filters.api import DataStatus, HeadersStatus, HttpFilter, TrailersStatus
 
-RUNNING = -1
-_CONTINUE = 0
+RUNNING: Final = -1
+_CONTINUE: Final = 0
 
 
 class FilterChain:

@@ -7,15 +7,17 @@ end of the stream. Skipping a default hook changes nothing but the cost.
 
 from __future__ import annotations
 
+from typing import Final
+
 from gateway.filters.api import HttpFilter
 
-DECODES = 1
-ENCODES = 2
-COMPLETES = 4  # on_stream_complete
-LOGS = 8  # on_log
-DESTROYS = 16  # on_destroy
+DECODES: Final = 1
+ENCODES: Final = 2
+COMPLETES: Final = 4  # on_stream_complete
+LOGS: Final = 8  # on_log
+DESTROYS: Final = 16  # on_destroy
 
-_GROUPS = (
+_GROUPS: Final = (
     (DECODES, ("decode_headers", "decode_data", "decode_trailers")),
     (ENCODES, ("encode_headers", "encode_data", "encode_trailers")),
     (COMPLETES, ("on_stream_complete",)),
@@ -23,7 +25,7 @@ _GROUPS = (
     (DESTROYS, ("on_destroy",)),
 )
 
-_by_class: dict[type, int] = {}
+_by_class: Final[dict[type, int]] = {}
 
 
 def hooks_of(f: HttpFilter) -> int:

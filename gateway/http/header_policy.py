@@ -11,19 +11,20 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from typing import Final
 
 from gateway.core.headers import HeaderMap
 from gateway.core.stream_info import StreamInfo
 from gateway.http.settings import HcmSettings, ServerHeaderTransformation
 
 # Connection-specific headers (RFC 9110 7.6.1) and the legacy ones Envoy also removes.
-_HOP_BY_HOP = frozenset(
+_HOP_BY_HOP: Final = frozenset(
     (b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"upgrade", b"te", b"trailer")
 )
 
 
 # Connection tokens that nominate no other header.
-_NOT_NOMINATED = frozenset((b"upgrade", b"close", b"keep-alive", b""))
+_NOT_NOMINATED: Final = frozenset((b"upgrade", b"close", b"keep-alive", b""))
 
 
 def _strip_hop_by_hop(headers: HeaderMap, keep_upgrade: bool) -> None:
@@ -63,7 +64,7 @@ def is_upgrade_request(headers: HeaderMap) -> bool:
 
 
 # Headers that steer Envoy itself; from an external client they are dropped (Envoy's cleanEnvoyHeaders).
-_ENVOY_INTERNAL_HEADERS = frozenset(
+_ENVOY_INTERNAL_HEADERS: Final = frozenset(
     (
         b"x-envoy-decorator-operation",
         b"x-envoy-downstream-service-cluster",
@@ -88,7 +89,7 @@ _ENVOY_INTERNAL_HEADERS = frozenset(
 )
 
 
-_INTERNAL_NETWORKS = tuple(
+_INTERNAL_NETWORKS: Final = tuple(
     ipaddress.ip_network(n)
     for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "::1/128", "fc00::/7")
 )
@@ -116,7 +117,7 @@ def _client_address_from_xff(xff: list[bytes], trusted_hops: int) -> str | None:
 
 
 # The variant nibble of a version 4 UUID (binary 10xx), from any random hex digit.
-_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
+_VARIANT: Final = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
 
 
 class _RandomHex:
@@ -134,7 +135,7 @@ class _RandomHex:
         self.used = 0
 
 
-_random = _RandomHex()
+_random: Final = _RandomHex()
 os.register_at_fork(after_in_child=_random.forget)
 
 
@@ -151,7 +152,7 @@ def new_request_id() -> bytes:
 
 
 # What the request side reads or rewrites: one pass over the map finds all of it.
-_REQUEST_WATCH = _HOP_BY_HOP | {b"x-forwarded-for", b"x-forwarded-proto", b"x-request-id", b"expect"}
+_REQUEST_WATCH: Final = _HOP_BY_HOP | {b"x-forwarded-for", b"x-forwarded-proto", b"x-request-id", b"expect"}
 
 
 def _scan_request(pairs: list[tuple[bytes, bytes]]) -> tuple[bool, list[bytes], bool, bytes | None, bytes | None]:

@@ -15,11 +15,11 @@ import asyncio
 import itertools
 import socket
 from collections.abc import Callable
-from typing import Protocol, cast
+from typing import Final, Protocol, cast
 
 from gateway.core.stream_info import ConnectionInfo
 
-_connection_ids = itertools.count(1)
+_connection_ids: Final = itertools.count(1)
 
 
 class ConnectionHandler(Protocol):

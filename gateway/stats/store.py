@@ -10,6 +10,7 @@ import bisect
 import math
 import threading
 from dataclasses import dataclass, field
+from typing import Final
 
 
 class Counter:
@@ -59,7 +60,7 @@ class Gauge:
 
 
 # Envoy's default histogram bucket bounds (milliseconds for *_time stats).
-DEFAULT_BUCKETS: tuple[float, ...] = (
+DEFAULT_BUCKETS: Final[tuple[float, ...]] = (
     0.5,
     1,
     5,
@@ -82,6 +83,10 @@ DEFAULT_BUCKETS: tuple[float, ...] = (
 )
 
 
+# Bound once: in the compiled build a module attribute is looked up at every call, a Final name is not.
+_bisect_left: Final = bisect.bisect_left
+
+
 class Histogram:
     """Bucket counts plus sum, count, min and max; quantiles are estimated from them when rendered
     (``gateway.stats.quantiles``). A value lands in the first bucket whose bound is >= it (Prometheus ``le``)."""
@@ -99,7 +104,7 @@ class Histogram:
         self.used = False
 
     def record(self, value: float) -> None:
-        self.counts[bisect.bisect_left(self.bounds, value)] += 1
+        self.counts[_bisect_left(self.bounds, value)] += 1
         self.sum += value
         self.count += 1
         if value < self.min:

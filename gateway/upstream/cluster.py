@@ -6,6 +6,8 @@ Membership changes arrive from discovery through ``set_hosts``; hosts that leave
 
 from __future__ import annotations
 
+from typing import Final
+
 from gateway.config.model import HealthStatus
 from gateway.core.errors import ResetReason
 from gateway.core.flags import ResponseFlag
@@ -17,7 +19,7 @@ from gateway.upstream.priority import PrioritySet
 from gateway.upstream.stats import ClusterStats
 
 # Envoy takes hosts in these states out of load balancing.
-UNHEALTHY = frozenset((HealthStatus.UNHEALTHY, HealthStatus.DRAINING, HealthStatus.TIMEOUT))
+UNHEALTHY: Final = frozenset((HealthStatus.UNHEALTHY, HealthStatus.DRAINING, HealthStatus.TIMEOUT))
 
 
 class ClusterImpl:

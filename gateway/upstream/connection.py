@@ -24,7 +24,7 @@ import socket
 from enum import Enum
 from typing import TYPE_CHECKING, cast
 
-from gateway.codec.api import ClientCodec
+from gateway.codec.http1.client import Http1ClientCodec
 from gateway.core.errors import ResetReason
 from gateway.core.events import (
     ConnectionTerminated,
@@ -155,7 +155,7 @@ class UpstreamConnection(asyncio.Protocol):
         "lost",
     )
 
-    def __init__(self, pool: Http1Pool, codec: ClientCodec, address: str, remaining_requests: int) -> None:
+    def __init__(self, pool: Http1Pool, codec: Http1ClientCodec, address: str, remaining_requests: int) -> None:
         self.pool = pool
         self.codec = codec
         self.state = State.CONNECTING

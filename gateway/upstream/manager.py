@@ -11,7 +11,7 @@ import random
 from collections.abc import Callable, Sequence
 
 from gateway.codec import make_client_codec
-from gateway.codec.api import ClientCodec
+from gateway.codec.http1.client import Http1ClientCodec
 from gateway.config.model import Cluster, RoutingPriority
 from gateway.stats.store import Store
 from gateway.upstream.api import ClusterView
@@ -23,7 +23,7 @@ from gateway.upstream.pool import PoolContext
 from gateway.upstream.priority import PrioritySet
 from gateway.upstream.stats import ClusterStats
 
-CodecFactory = Callable[[], ClientCodec]
+CodecFactory = Callable[[], Http1ClientCodec]
 
 
 class ClusterManagerImpl:

@@ -22,7 +22,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from gateway.codec.api import ClientCodec
+from gateway.codec.http1.client import Http1ClientCodec
 from gateway.core.errors import ResetReason
 from gateway.core.flags import ResponseFlag
 from gateway.upstream.api import Cancellable, UpstreamCallbacks
@@ -39,7 +39,7 @@ class PoolContext:
     loop: asyncio.AbstractEventLoop
     stats: ClusterStats
     breakers: CircuitBreakers
-    codec_factory: Callable[[], ClientCodec]
+    codec_factory: Callable[[], Http1ClientCodec]
     connect_timeout: float
     idle_timeout: float  # 0: never
     max_requests_per_connection: int  # 0: unlimited

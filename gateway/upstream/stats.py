@@ -6,9 +6,11 @@ ones the cluster, its discovery and its pools own.
 
 from __future__ import annotations
 
+from typing import Final
+
 from gateway.stats.store import Counter, Gauge, Histogram, Scope
 
-_COUNTERS = (
+_COUNTERS: Final = (
     "upstream_cx_total",
     "upstream_cx_http1_total",
     "upstream_cx_connect_fail",
@@ -38,14 +40,14 @@ _COUNTERS = (
     "update_failure",
     "update_no_rebuild",
 )
-_GAUGES = (
+_GAUGES: Final = (
     "upstream_cx_active",
     "upstream_rq_active",
     "upstream_rq_pending_active",
     "membership_total",
     "membership_healthy",
 )
-_HISTOGRAMS = ("upstream_cx_connect_ms", "upstream_cx_length_ms")
+_HISTOGRAMS: Final = ("upstream_cx_connect_ms", "upstream_cx_length_ms")
 
 
 class ClusterStats:

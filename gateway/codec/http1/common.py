@@ -111,9 +111,32 @@ def field_collector(fields: list[Pair]) -> Callable[[bytes, bytes], None]:
     """
 
     def on_header(name: bytes, value: bytes) -> None:
-        fields.append((name.lower(), value.rstrip(b" \t")))  # llhttp strips leading OWS only
+        lowered = _LOWERCASE.get(name)
+        if lowered is None:
+            lowered = name.lower()
+        # llhttp strips leading OWS only; trailing OWS is rare, and a method call costs more than two byte tests.
+        if value and (value[-1] == 32 or value[-1] == 9):
+            value = value.rstrip(b" \t")
+        fields.append((lowered, value))
 
     return on_header
+
+
+# The usual field names in the spellings peers send, mapped to our shared lowercase constants: a dict lookup
+# is cheaper than bytes.lower() in the compiled build, and the constant's hash is cached for every later set
+# or dict lookup by name (a name fresh from the parser is hashed again each time).
+_USUAL_NAMES: Final = (
+    b"accept accept-encoding accept-language accept-ranges age authorization cache-control connection "
+    b"content-encoding content-length content-type cookie date etag expect expires host if-match "
+    b"if-modified-since if-none-match keep-alive last-modified location origin pragma proxy-connection "
+    b"referer server set-cookie te trailer transfer-encoding upgrade user-agent vary via x-forwarded-for "
+    b"x-forwarded-proto x-request-id"
+).split()
+_LOWERCASE: Final[dict[bytes, bytes]] = {
+    spelling: name
+    for name in _USUAL_NAMES
+    for spelling in (name, name.upper(), b"-".join(part.capitalize() for part in name.split(b"-")))
+}
 
 
 def over_limits(fields: list[Pair], size: int, max_bytes: int, max_count: int) -> bool:

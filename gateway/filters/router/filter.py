@@ -12,10 +12,10 @@ response headers become a local reply with Envoy's body, flag and details; after
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
+from gateway.core.clock import monotonic
 from gateway.core.errors import ResetReason
 from gateway.core.flags import ResponseFlag
 from gateway.core.headers import HeaderMap
@@ -30,19 +30,19 @@ from gateway.upstream.api import LoadBalancerContext, UpstreamStream
 if TYPE_CHECKING:
     from gateway.filters.router.factory import RouterFactory
 
-_STOP = HeadersStatus.STOP_ITERATION
-_TAKEN = DataStatus.STOP_ITERATION_NO_BUFFER
+_STOP: Final = HeadersStatus.STOP_ITERATION
+_TAKEN: Final = DataStatus.STOP_ITERATION_NO_BUFFER
 
-_SERVICE_TIME = b"x-envoy-upstream-service-time"
-_EXPECTED_TIMEOUT = b"x-envoy-expected-rq-timeout-ms"
-_RQ_TIMEOUT = b"x-envoy-upstream-rq-timeout-ms"
-_ORIGINAL_PATH = b"x-envoy-original-path"
-_ATTEMPT_COUNT = b"x-envoy-attempt-count"
-_INTERNAL = b"x-envoy-internal"
-_READ_BY_ROUTER = frozenset((_INTERNAL, _EXPECTED_TIMEOUT, _RQ_TIMEOUT))
-_RESET_BODY = "upstream connect error or disconnect/reset before headers. reset reason: "
+_SERVICE_TIME: Final = b"x-envoy-upstream-service-time"
+_EXPECTED_TIMEOUT: Final = b"x-envoy-expected-rq-timeout-ms"
+_RQ_TIMEOUT: Final = b"x-envoy-upstream-rq-timeout-ms"
+_ORIGINAL_PATH: Final = b"x-envoy-original-path"
+_ATTEMPT_COUNT: Final = b"x-envoy-attempt-count"
+_INTERNAL: Final = b"x-envoy-internal"
+_READ_BY_ROUTER: Final = frozenset((_INTERNAL, _EXPECTED_TIMEOUT, _RQ_TIMEOUT))
+_RESET_BODY: Final = "upstream connect error or disconnect/reset before headers. reset reason: "
 
-_RESET_FLAGS = {
+_RESET_FLAGS: Final = {
     ResetReason.CONNECTION_FAILURE: ResponseFlag.UPSTREAM_CONNECTION_FAILURE,
     ResetReason.CONNECTION_TIMEOUT: ResponseFlag.UPSTREAM_CONNECTION_FAILURE,
     ResetReason.CONNECTION_TERMINATION: ResponseFlag.UPSTREAM_CONNECTION_TERMINATION,
@@ -54,7 +54,7 @@ _RESET_FLAGS = {
     ResetReason.PROTOCOL_ERROR: ResponseFlag.UPSTREAM_PROTOCOL_ERROR,
     ResetReason.OVERLOAD_MANAGER: ResponseFlag.OVERLOAD_MANAGER,
 }
-_SPACES = re.compile(r"\s")
+_SPACES: Final = re.compile(r"\s")
 _PathFn = Callable[[bytes], bytes]
 
 
@@ -135,7 +135,7 @@ class Router(HttpFilter):
         upstream.start(cluster, LoadBalancerContext(downstream_address=remote[0]))
         if end_stream:
             # A request sent upstream in this same call stamped that moment already: one clock reading serves.
-            self._request_complete(info.last_upstream_tx_byte or time.monotonic())
+            self._request_complete(info.last_upstream_tx_byte or monotonic())
         return _STOP
 
     def decode_data(self, data: bytearray, end_stream: bool) -> DataStatus:
@@ -143,14 +143,14 @@ class Router(HttpFilter):
         if upstream is not None:
             upstream.send_data(data, end_stream)
             if end_stream:
-                self._request_complete(time.monotonic())
+                self._request_complete(monotonic())
         return _TAKEN
 
     def decode_trailers(self, trailers: HeaderMap) -> TrailersStatus:
         upstream = self._upstream
         if upstream is not None:
             upstream.send_trailers(trailers)
-            self._request_complete(time.monotonic())
+            self._request_complete(monotonic())
         return TrailersStatus.STOP_ITERATION
 
     def on_destroy(self) -> None:
@@ -266,7 +266,7 @@ class Router(HttpFilter):
     def on_upstream_1xx_headers(self, headers: HeaderMap) -> None:
         info = self._info
         if info.first_upstream_rx_byte is None:
-            info.first_upstream_rx_byte = time.monotonic()
+            info.first_upstream_rx_byte = monotonic()
         self._charge(headers.status or 0)
         self.callbacks.encode_1xx_headers(headers)
 
@@ -274,7 +274,7 @@ class Router(HttpFilter):
         match = self._match
         assert match is not None
         info = self._info
-        now = time.monotonic()
+        now = monotonic()
         if info.first_upstream_rx_byte is None:
             info.first_upstream_rx_byte = now
         if match.route.virtual_host.attempt_count_in_response:
@@ -297,11 +297,11 @@ class Router(HttpFilter):
 
     def on_upstream_data(self, data: bytes, end_stream: bool) -> None:
         if end_stream:
-            self._upstream_complete(time.monotonic())
+            self._upstream_complete(monotonic())
         self.callbacks.encode_data(data, end_stream)
 
     def on_upstream_trailers(self, trailers: HeaderMap) -> None:
-        self._upstream_complete(time.monotonic())
+        self._upstream_complete(monotonic())
         self.callbacks.encode_trailers(trailers)
 
     def on_upstream_reset(self, reason: ResetReason, detail: str) -> None:

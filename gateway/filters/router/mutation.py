@@ -10,15 +10,16 @@ default route, then virtual host, then route configuration (the least specific w
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Final
 
 from gateway.config.model import HeaderAppendAction, HeaderValueOption
 from gateway.core.headers import HeaderMap
 from gateway.core.stream_info import StreamInfo
 from gateway.formatter import compile_format
 
-_APPEND = HeaderAppendAction.APPEND_IF_EXISTS_OR_ADD
-_IF_ABSENT = HeaderAppendAction.ADD_IF_ABSENT
-_IF_EXISTS = HeaderAppendAction.OVERWRITE_IF_EXISTS
+_APPEND: Final = HeaderAppendAction.APPEND_IF_EXISTS_OR_ADD
+_IF_ABSENT: Final = HeaderAppendAction.ADD_IF_ABSENT
+_IF_EXISTS: Final = HeaderAppendAction.OVERWRITE_IF_EXISTS
 
 
 class _Add:

@@ -12,13 +12,14 @@ dropped once empty, so durations taken from request headers cannot pile up.
 from __future__ import annotations
 
 import asyncio
-import time
-from typing import Protocol
+from typing import Final, Protocol
+
+from gateway.core.clock import monotonic
 
 # Loop timers have millisecond resolution (uvloop rounds delays to whole milliseconds), so one may fire a little
 # before the deadline it was armed for: an entry due within this much counts as due, rather than re-arming a
 # sub-millisecond timer that would fire again at once.
-_SLACK = 0.001
+_SLACK: Final = 0.001
 
 
 class Expirable(Protocol):
@@ -49,7 +50,7 @@ class TimeoutQueue:
     def _expire(self) -> None:
         self._timer = None
         deadlines = self._deadlines
-        now = time.monotonic()
+        now = monotonic()
         due = now + _SLACK
         expired = []
         for owner, deadline in deadlines.items():

@@ -20,10 +20,10 @@ Response events are handed to the router as they come; whether the response has 
 
 from __future__ import annotations
 
-import time
 from enum import Enum
 from typing import TYPE_CHECKING
 
+from gateway.core.clock import monotonic
 from gateway.core.errors import ResetReason
 from gateway.core.flags import ResponseFlag
 from gateway.core.headers import HeaderMap
@@ -89,7 +89,7 @@ class UpstreamRequest:
             assert self.stream is not None
             self.stream.send_data(data, end_stream)
             if end_stream:
-                self._info.last_upstream_tx_byte = time.monotonic()
+                self._info.last_upstream_tx_byte = monotonic()
         elif self.state is State.PENDING:
             if self._body is None:
                 self._body = bytearray(data)
@@ -104,7 +104,7 @@ class UpstreamRequest:
         if self.state is State.OPEN:
             assert self.stream is not None
             self.stream.send_trailers(trailers)
-            self._info.last_upstream_tx_byte = time.monotonic()
+            self._info.last_upstream_tx_byte = monotonic()
         elif self.state is State.PENDING:
             self._trailers = trailers
 
@@ -147,7 +147,7 @@ class UpstreamRequest:
         info = self._info
         body, trailers = self._body, self._trailers
         self._body = self._trailers = None
-        now = time.monotonic()
+        now = monotonic()
         info.first_upstream_tx_byte = now
         only_headers = body is None and trailers is None
         stream.send_headers(self.headers, self._headers_end and only_headers)

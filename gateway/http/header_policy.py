@@ -28,26 +28,31 @@ _NOT_NOMINATED: Final = frozenset((b"upgrade", b"close", b"keep-alive", b""))
 
 
 def _strip_hop_by_hop(headers: HeaderMap, keep_upgrade: bool) -> None:
-    # One pass for the usual case; a second only when Connection nominates other headers.
-    kept = []
+    # In place, from the end: no new list and no pair made again (the compiled build would box each kept pair
+    # anew). One pass for the usual case; a second only when Connection nominates other headers.
+    pairs = headers.pairs()
     nominated: set[bytes] | None = None
-    for pair in headers.pairs():
-        name = pair[0]
+    i = len(pairs) - 1
+    while i >= 0:
+        name = pairs[i][0]
         if name in _HOP_BY_HOP:
             if name == b"connection":
-                lowered = pair[1].lower()
+                lowered = pairs[i][1].lower()
                 if lowered not in _NOT_NOMINATED:  # not the usual ``keep-alive`` or ``close``: a token list
                     listed = {token.strip() for token in lowered.split(b",")} - _NOT_NOMINATED
                     nominated = listed if nominated is None else nominated | listed
-                continue
-            if not _kept_anyway(pair, keep_upgrade):
-                continue
-        kept.append(pair)
+                del pairs[i]
+            elif not _kept_anyway(pairs[i], keep_upgrade):
+                del pairs[i]
+        i -= 1
     if nominated:
-        kept = [pair for pair in kept if pair[0] not in nominated or _kept_anyway(pair, keep_upgrade)]
+        i = len(pairs) - 1
+        while i >= 0:
+            if pairs[i][0] in nominated and not _kept_anyway(pairs[i], keep_upgrade):
+                del pairs[i]
+            i -= 1
     if keep_upgrade:
-        kept.append((b"connection", b"upgrade"))
-    headers.replace_all(kept)
+        pairs.append((b"connection", b"upgrade"))
 
 
 def _kept_anyway(pair: tuple[bytes, bytes], keep_upgrade: bool) -> bool:

@@ -191,16 +191,34 @@ def encode_fields(fields: list[Pair]) -> bytes:
     return block
 
 
+def _field_lines(parts: list[bytes], fields: list[Pair]) -> bool:
+    """Append the ``name: value`` lines of ``fields`` to ``parts``; True when every name is a known token.
+
+    One flat join of the parts costs a fraction of a join per field (an allocation each), and the names are
+    checked in the same pass, against the set that already holds them with their hashes."""
+    known = True
+    for name, value in fields:
+        parts.append(name)
+        parts.append(b": ")
+        parts.append(value)
+        parts.append(b"\r\n")
+        if name not in _TOKENS:
+            known = False
+    parts.append(b"\r\n")
+    return known
+
+
 def encode_head(start_line: bytes, fields: list[Pair]) -> bytes:
     """A head we write: ``start_line`` (ours, checked, CRLF-terminated), the field lines and the empty line."""
     if not fields:
         return start_line + b"\r\n"
-    head = b"%s%s\r\n\r\n" % (start_line, b"\r\n".join(map(b": ".join, fields)))
-    # _sound's two C calls inline (this runs for every message); it decides when the names are new.
-    if (
-        len(head.translate(None, _CONTROLS)) != len(head) - 2 * len(fields) - 4
-        or not _TOKENS.issuperset(map(_NAME, fields))
-    ) and not _sound(head, fields, len(fields) + 2):
+    parts = [start_line]
+    known = _field_lines(parts, fields)
+    head = b"".join(parts)
+    # _sound's control check inline (this runs for every message); _sound decides when the names are new.
+    if (not known or len(head.translate(None, _CONTROLS)) != len(head) - 2 * len(fields) - 4) and not _sound(
+        head, fields, len(fields) + 2
+    ):
         raise _refused(fields)
     return head
 
@@ -211,17 +229,19 @@ def request_head(method: bytes, target: bytes, fields: list[Pair]) -> bytes:
     known token, so only the slow path pays for dropping them."""
     if not fields:
         return _checked_request_head(method, target, fields)
-    head = b"%s %s HTTP/1.1\r\n%s\r\n\r\n" % (method, target, b"\r\n".join(map(b": ".join, fields)))
+    parts = [method, b" ", target, b" HTTP/1.1\r\n"]
+    known = _field_lines(parts, fields)
+    head = b"".join(parts)
     # The head's control check covers the target too, which leaves of _TARGET's test: not empty, ASCII, no space,
     # no tab (three C calls instead of a regex). Any doubt goes to the exact checks, which raise the precise error.
     if (
-        method in METHODS
+        known
+        and method in METHODS
         and target
         and target.isascii()
         and 32 not in target
         and 9 not in target
         and len(head.translate(None, _CONTROLS)) == len(head) - 2 * len(fields) - 4
-        and _TOKENS.issuperset(map(_NAME, fields))
     ):
         return head
     return _checked_request_head(method, target, fields)

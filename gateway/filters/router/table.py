@@ -91,7 +91,10 @@ class VirtualHostEntry:
         # find(), not ``in``: bytes.__contains__ first tries its argument as an int and pays for a TypeError.
         path = strip_query(raw) if raw.find(b"?") != -1 or raw.find(b"#") != -1 else raw
         for route in self.routes:
-            if route.path_match(path) and (not route.filtered or route.match_filters(headers, raw)):
+            prefix = route.prefix
+            if (path.startswith(prefix) if prefix is not None else route.path_match(path)) and (
+                not route.filtered or route.match_filters(headers, raw)
+            ):
                 fixed = route.fixed
                 return fixed if fixed is not None else route.pick(headers)
         return None
@@ -105,6 +108,7 @@ class CompiledRoute:
         "stat_prefix",
         "virtual_host",
         "path_match",
+        "prefix",
         "filtered",
         "_headers",
         "_queries",
@@ -133,6 +137,9 @@ class CompiledRoute:
         self.path_match: BytesPredicate
         matched: bytes | None
         self.path_match, matched = compile_path_matcher(config.match)
+        # A case-sensitive prefix, the usual matcher, is tested inline by the table: no predicate call.
+        match = config.match
+        self.prefix: bytes | None = matched if match.prefix is not None and match.case_sensitive else None
         self._headers = tuple(CompiledHeaderMatcher(h) for h in config.match.headers)
         self._queries = tuple(CompiledQueryMatcher(q) for q in config.match.query_parameters)
         self.filtered = bool(self._headers or self._queries)

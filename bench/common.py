@@ -38,10 +38,12 @@ def wait_for_port(port: int, timeout: float = 15.0) -> None:
 
 
 @contextmanager
-def process(cmd: list[str], port: int, **kwargs: object) -> Iterator[subprocess.Popen[bytes]]:
+def process(
+    cmd: list[str], port: int, start_timeout: float = 15.0, **kwargs: object
+) -> Iterator[subprocess.Popen[bytes]]:
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kwargs)  # type: ignore[call-overload]
     try:
-        wait_for_port(port)
+        wait_for_port(port, start_timeout)
         yield proc
     finally:
         proc.send_signal(signal.SIGTERM)

@@ -254,13 +254,15 @@ class Http1ServerCodec:
         parts.clear()
         # One pass picks out the framing and connection fields, in order: the first fault decides the error.
         host = cl = conn = up = None
+        host_at = 0
         chunked = False
-        for name, value in fields:
+        for index, (name, value) in enumerate(fields):
             if name in _WATCHED:
                 if name == b"host":
                     if host is not None:
                         raise CodecError("multiple host headers")
                     host = value
+                    host_at = index
                 elif name == b"content-length":
                     if cl is not None:
                         raise CodecError("multiple content-length headers")
@@ -319,7 +321,7 @@ class Http1ServerCodec:
         else:
             pairs = [(b":method", method), (b":scheme", scheme), (b":authority", authority), (b":path", path)]
         if host is not None:
-            fields.remove((b"host", host))  # it became :authority (or an absolute-form target overrode it)
+            del fields[host_at]  # it became :authority (or an absolute-form target overrode it)
         pairs += _decline_h2c(fields) if declined else fields
         fields.clear()  # from here on, fields are trailers
         end_stream = not (upgrade or chunked or cl)

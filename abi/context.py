@@ -35,7 +35,9 @@ class Context:
 
     def __init__(self, context_id: int, root: RootContext | None) -> None:
         self.id = context_id
-        self.root: RootContext = root if root is not None else self  # type: ignore[assignment]
+        # A stream's plugin; a root context's is itself; the VM context (id 0, start functions) belongs to no
+        # plugin and its root is itself too, a plain Context (hence the union: the compiled build checks it).
+        self.root: RootContext | Context = root if root is not None else self
 
 
 class RootContext(Context):
@@ -191,8 +193,8 @@ class AbiState(ABC):
         return self.current
 
     def root(self) -> RootContext | None:
-        context = self.ctx()
-        return None if context is self.vm_context else context.root
+        root = self.ctx().root
+        return root if isinstance(root, RootContext) else None  # (only the VM context's root is none)
 
     def plugin_host(self) -> PluginHost:
         """The host of the calling plugin; before any root exists (start functions), the VM's first host."""

@@ -79,17 +79,18 @@ class Plugin:
         self.makes_context: tuple[bool, ...] = ()
         self._attach()
 
-    def _attach(self) -> None:
+    def _attach(self) -> tuple[WasmVm, RootContext]:
         config = self.config
         try:
             vm = self.registry.get(self.module, config.vm_spec(), self.host)
         except VmTrap as trap:
             raise PluginLoadError(config.name, f"VM start failed ({trap.kind.value}): {trap.message}") from None
-        self.root = vm.add_root(config.name, config.root_id, config.configuration, self.host, self)
+        root = self.root = vm.add_root(config.name, config.root_id, config.configuration, self.host, self)
         self.vm = vm
         self.exports = tuple(func is not None for func in vm.stream_callbacks)
         self.creates_contexts = vm.context_create is not None
         self.makes_context = tuple(exported or self.creates_contexts for exported in self.exports)
+        return vm, root
 
     def vm_failed(self, failure: PluginFailure) -> None:
         """Called by the VM when it dies (already logged)."""
@@ -113,15 +114,14 @@ class Plugin:
             return None
         self.vm = self.root = None
         try:
-            self._attach()
+            live = self._attach()  # (returned, not read back: mypy would take `self.vm` for the None set above)
         except PluginLoadError as exc:
             log.error("%s", exc)
             self.stats.rebuild_failures += 1
             self.vm_failed(PluginFailure(self.config.name, "trap", exc.cause, "rebuild"))
             return None
         self.stats.vm_rebuilds += 1
-        assert self.vm is not None and self.root is not None
-        return self.vm, self.root
+        return live
 
     def stream_succeeded(self) -> None:
         self._consecutive_failures = 0
@@ -140,7 +140,7 @@ class Plugin:
             self.registry.release(vm)
 
 
-def validate_plugin(code: bytes, config: PluginConfig, host: PluginHost | None = None) -> CompiledModule:
+def validate_plugin(code: bytes | bytearray, config: PluginConfig, host: PluginHost | None = None) -> CompiledModule:
     """Accept a plugin config only if a throwaway VM compiles, starts and configures it (Envoy's canary).
     Raises PluginLoadError naming the plugin and the cause; returns the compiled module for reuse."""
     module = load_module(code, config.name)

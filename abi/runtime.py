@@ -93,7 +93,7 @@ def configure_engine(cache_dir: str | None, epoch_tick_ms: int = EPOCH_TICK_MS) 
         return _engine
 
 
-def load_module(code: bytes, plugin: str, engine: WasmEngine | None = None) -> CompiledModule:
+def load_module(code: bytes | bytearray, plugin: str, engine: WasmEngine | None = None) -> CompiledModule:
     """Compile (or load from cache) and check a proxy-wasm module: ABI marker, allocator, imports."""
     try:
         module = (engine or default_engine()).compile(code)

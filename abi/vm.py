@@ -26,12 +26,14 @@ import time
 import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import wasmtime
+from mypy_extensions import mypyc_attr
 from wasmtime import _ffi as ffi
 
 from abi.cache import ModuleCache
+from abi.current import current
 from abi.errors import GuestTrap, MemoryAccessError, TrapKind, VmTrap
 from abi.memory import GuestMemory
 
@@ -85,15 +87,7 @@ _caller_export_get = _c_function(
 _CALLBACK = ctypes.CFUNCTYPE(ctypes.c_size_t, _VP, _VP, ctypes.POINTER(ctypes.c_uint32), ctypes.c_size_t)
 
 
-class _Current(threading.local):
-    """The VM whose guest code runs on this thread (host functions find their VM here), in a one-item list
-    per thread: storing into the list costs a fraction of setting an attribute of a thread-local."""
-
-    def __init__(self) -> None:
-        self.vm: list[Vm | None] = [None]
-
-
-_current = _Current()
+_current: Final = current  # (abi.current: stays plain Python, see there)
 _MAX_NESTING = 8  # guest -> host -> guest (allocator) is 2; nothing legitimate goes deeper
 
 
@@ -256,6 +250,9 @@ class WasmEngine:
             [wasmtime.ValType.i32() if r == "i" else wasmtime.ValType.f64() for r in fn.results],
         )
         callback = _make_callback(fn)
+        # Kept referenced until after the C call: compiled (mypyc) code drops a local at its last use, and the
+        # functype would be freed while wasmtime reads it.
+        keep = (callback, functype)
         module, name = fn.module.encode(), fn.name.encode()
         error = _define_unchecked(
             _address(linker.ptr()),
@@ -270,12 +267,12 @@ class WasmEngine:
         )
         if error:
             raise wasmtime.WasmtimeError._from_ptr(ctypes.cast(error, ctypes.POINTER(ffi.wasmtime_error_t)))
-        self._callbacks.append(callback)
+        self._callbacks.append(keep)
 
-    def compile(self, code: bytes) -> CompiledModule:
+    def compile(self, code: bytes | bytearray) -> CompiledModule:
         """Compile (or load from the cache) and check every import; raises ValueError with the cause."""
         try:
-            module, cached = self.cache.load(self.engine, code, self._engine_key)
+            module, cached = self.cache.load(self.engine, bytes(code), self._engine_key)
         except wasmtime.WasmtimeError as exc:
             raise ValueError(f"invalid wasm module: {_first_line(str(exc))}") from None
         needed: set[HostFunction] = set()
@@ -322,11 +319,11 @@ class _Ticker:
         self.period_ms = period_ms
         self.parked = False
         self._engine = weakref.ref(engine)  # an engine nobody uses stops its ticker
-        self._vms: weakref.WeakSet[Vm] = weakref.WeakSet()
+        self._vms: weakref.WeakSet[_Watch] = weakref.WeakSet()
         self._mutex = threading.Lock()
         self._wake = threading.Lock()  # held while no wake-up is pending
         self._wake.acquire()
-        self._thread: threading.Thread | None = None
+        self._worker: threading.Thread | None = None
         self._stopped = False
         weakref.finalize(engine, self._release)  # a parked thread must not outlive its engine
 
@@ -336,13 +333,13 @@ class _Ticker:
 
     def start(self) -> None:
         with self._mutex:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="wasm-epoch", daemon=True)
-                self._thread.start()
+            if self._worker is None:
+                self._worker = threading.Thread(target=self._run, name="wasm-epoch", daemon=True)
+                self._worker.start()
 
-    def register(self, vm: Vm) -> None:
+    def register(self, watch: _Watch) -> None:
         with self._mutex:
-            self._vms.add(vm)
+            self._vms.add(watch)
 
     def unpark(self) -> None:
         with self._mutex:
@@ -352,14 +349,15 @@ class _Ticker:
 
     def stop(self) -> None:
         self._release()
-        thread = self._thread
+        thread = self._worker
         if thread is not None and thread is not threading.current_thread():
             thread.join()
 
     def _calls(self) -> dict[int, tuple[int, int]]:
         """id(vm) -> (outermost calls so far, depth now), for every live VM."""
         with self._mutex:
-            return {id(vm): (vm.calls, vm.depth) for vm in self._vms}
+            vms = [watch.vm for watch in self._vms]
+            return {id(vm): (vm.calls, vm.depth) for vm in vms}
 
     def _run(self) -> None:
         tick = self.period_ms / 1000
@@ -434,6 +432,15 @@ class CompiledModule:
         return Vm(self, env, max_memory_bytes, deadline_ms)
 
 
+@mypyc_attr(native_class=False)
+class _Watch:
+    """What the ticker holds of a VM, weakly: the compiled build's `Vm` cannot be weakly referenced (the VM
+    and its watch form a cycle, as the VM and its `env` already do: collected together)."""
+
+    def __init__(self, vm: Vm) -> None:
+        self.vm = vm
+
+
 class Vm:
     """One store + instance. Not thread-safe: one thread at a time, as wasmtime requires."""
 
@@ -465,7 +472,8 @@ class Vm:
         self._ctx_arg = ctypes.c_void_p(self._ctx)
         _set_deadline(self._ctx, 1)  # the next epoch increment runs the deadline callback
         _set_deadline_callback(_address(self.store.ptr()), _ON_DEADLINE_ADDRESS, None, None)
-        self._ticker.register(self)
+        self._watch = _Watch(self)
+        self._ticker.register(self._watch)
         self._exports: dict[str, Any] = {}
         cell = _current.vm
         previous, cell[0] = cell[0], self  # the start section's host calls find this VM
@@ -556,7 +564,7 @@ class Vm:
 
     def _translate(self, exc: wasmtime.WasmtimeError) -> VmTrap:
         host_error, self._host_error = self._host_error, None
-        code = exc.trap_code if isinstance(exc, wasmtime.Trap) else None
+        code: Any = exc.trap_code if isinstance(exc, wasmtime.Trap) else None
         return self._classify(code, str(exc), host_error)
 
     def _classify(self, code: Any, message: str, host_error: BaseException | None) -> VmTrap:
@@ -658,4 +666,5 @@ class GuestFunc:
             raise vm._fail_call(error, depth)
         return buf[0]
 
-    __call__ = call
+    def __call__(self, *args: int) -> int:
+        return self.call(*args)

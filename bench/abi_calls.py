@@ -25,6 +25,7 @@ import wasmtime
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import gateway  # noqa: E402, F401  (installs the compiled build, abi's hot modules included, before abi loads)
 from abi.cache import ModuleCache  # noqa: E402
 from abi.exports import HOST_FUNCTIONS  # noqa: E402
 from abi.host import StreamHost  # noqa: E402

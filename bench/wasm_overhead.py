@@ -98,6 +98,7 @@ def breakdown(streams: int = 20_000) -> None:
     import asyncio
 
     sys.path.insert(0, str(ROOT))
+    import gateway  # noqa: F401  (installs the compiled build, abi's hot modules included, before abi loads)
     from abi.plugin import Plugin, PluginConfig
     from abi.runtime import VmRegistry, load_module
     from abi.stream import HttpStream

@@ -56,6 +56,18 @@ MODULES = (
     "gateway/upstream/cluster.py",
     "gateway/upstream/connection.py",
     "gateway/upstream/pool.py",
+    "gateway/filters/wasm/filter.py",
+    "abi/stream.py",
+    "abi/plugin.py",
+    "abi/runtime.py",
+    "abi/context.py",
+    "abi/vm.py",
+    "abi/memory.py",
+    "abi/properties.py",
+    "abi/exports/headers.py",
+    "abi/exports/buffers.py",
+    "abi/exports/control.py",
+    "abi/exports/properties.py",
 )
 GROUP = "gateway_native"
 

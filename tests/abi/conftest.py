@@ -6,6 +6,13 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+
+# Importing `gateway` installs the compiled build (gateway.native), which holds abi's per-request modules too:
+# it must come before the first abi import, or abi would run as plain Python (an error under
+# GATEWAY_NATIVE=required once gateway is imported later in the session).
+import gateway  # noqa: F401
+
+# isort: split
 from abi_probe import Probe, wat
 
 from abi.testing import Harness

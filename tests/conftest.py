@@ -1,5 +1,7 @@
 """Suite-wide settings: tests run on uvloop, the loop the gateway serves on, and an async test fails when its
-loop's exception handler was called (an exception in a callback or Protocol that nobody awaited)."""
+loop's exception handler was called (an exception in a callback or Protocol that nobody awaited). ``gateway`` is
+imported first, whatever tests are collected: importing it installs the compiled build (gateway/native.py), which
+covers abi's per-request modules too, and a module imported before that would run as plain Python."""
 
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ from typing import Any
 import pytest
 import pytest_asyncio
 import uvloop
+
+import gateway  # noqa: F401  (before any test module imports abi: see the docstring)
 
 
 def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> Mapping[str, Callable[[], object]]:

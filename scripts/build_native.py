@@ -25,6 +25,7 @@ MODULES = (
     "gateway/core/headers.py",
     "gateway/core/events.py",
     "gateway/core/stream_info.py",
+    "gateway/core/write_batch.py",
     "gateway/stats/store.py",
     "gateway/net/connection.py",
     "gateway/codec/http1/common.py",

@@ -15,8 +15,9 @@ complete, and ``stream_complete`` asks it for them. States of the connection:
 Timers are lazy: the idle and stream idle timers are armed once per connection and re-armed from their own
 callbacks by comparing timestamps, never created and cancelled per request.
 
-Writes: response headers that do not end the stream wait for the end of the loop iteration, so headers and a
-body that arrive together from upstream leave in one send. Body data is written at once: libuv reads a socket
+Writes: response headers that do not end the stream wait for the end of the upstream read being handled (or of
+the loop iteration, outside one: core/write_batch.py), so headers and a body that arrive together from upstream
+leave in one send. Body data is written at once: libuv reads a socket
 up to 32 times per iteration, and only a write lets the transport's high-water mark pause the producer.
 """
 
@@ -43,6 +44,7 @@ from gateway.core.events import (
 from gateway.core.flags import ResponseFlag
 from gateway.core.headers import HeaderMap
 from gateway.core.stream_info import ConnectionInfo, StreamInfo
+from gateway.core.write_batch import BATCH
 from gateway.filters.api import RouteEntry
 from gateway.http.active_stream import ActiveStream
 from gateway.http.header_policy import mutate_request_headers, mutate_response_headers
@@ -343,7 +345,10 @@ class HttpConnection:
     def _schedule_flush(self) -> None:
         if not self._flush_scheduled:
             self._flush_scheduled = True
-            self.loop.call_soon(self._scheduled_flush)
+            if BATCH.depth:  # an upstream read is being handled: flush at its end (core/write_batch.py)
+                BATCH.pending.append(self._scheduled_flush)
+            else:
+                self.loop.call_soon(self._scheduled_flush)
 
     def _scheduled_flush(self) -> None:
         if self._flush_scheduled:  # else a body write has flushed the headers already

@@ -37,6 +37,7 @@ from gateway.core.events import (
     TrailersReceived,
 )
 from gateway.core.headers import HeaderMap
+from gateway.core.write_batch import BATCH
 from gateway.upstream.api import UpstreamCallbacks
 
 if TYPE_CHECKING:
@@ -198,7 +199,12 @@ class UpstreamConnection(asyncio.Protocol):
             # An HTTP/1.1 server never speaks first: bytes on an idle connection mean it cannot be trusted.
             self.close(abort=True)
             return
-        self._dispatch(self.codec.receive_data(data))
+        # The response writes this read causes downstream are held to its end (core/write_batch.py).
+        BATCH.open()
+        try:
+            self._dispatch(self.codec.receive_data(data))
+        finally:
+            BATCH.close()
 
     def eof_received(self) -> bool:
         self.peer_closed = True

@@ -123,7 +123,7 @@ class Server:
         elif native.status.startswith("disabled"):
             log.info("per-request modules run as plain Python: %s", native.status)
         else:
-            log.warning("per-request modules run as plain Python, about 1.3x slower: %s", native.status)
+            log.warning("per-request modules run as plain Python, about half as fast: %s", native.status)
 
     def _set_state(self, state: ServerState) -> None:
         self._state = state

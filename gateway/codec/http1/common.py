@@ -185,14 +185,16 @@ def encode_fields(fields: list[Pair]) -> bytes:
     """``name: value`` lines (CRLF-terminated) for a message we write, refusing what would split or corrupt it."""
     if not fields:
         return b""
-    block = b"\r\n".join(map(b": ".join, fields)) + b"\r\n"
+    parts: list[bytes] = []
+    _field_lines(parts, fields)
+    block = b"".join(parts)
     if not _sound(block, fields, len(fields)):
         raise _refused(fields)
     return block
 
 
 def _field_lines(parts: list[bytes], fields: list[Pair]) -> bool:
-    """Append the ``name: value`` lines of ``fields`` to ``parts``; True when every name is a known token.
+    """Append the CRLF-ended ``name: value`` lines of ``fields`` to ``parts``; True when every name is a known token.
 
     One flat join of the parts costs a fraction of a join per field (an allocation each), and the names are
     checked in the same pass, against the set that already holds them with their hashes."""
@@ -204,7 +206,6 @@ def _field_lines(parts: list[bytes], fields: list[Pair]) -> bool:
         parts.append(b"\r\n")
         if name not in _TOKENS:
             known = False
-    parts.append(b"\r\n")
     return known
 
 
@@ -214,6 +215,7 @@ def encode_head(start_line: bytes, fields: list[Pair]) -> bytes:
         return start_line + b"\r\n"
     parts = [start_line]
     known = _field_lines(parts, fields)
+    parts.append(b"\r\n")
     head = b"".join(parts)
     # _sound's control check inline (this runs for every message); _sound decides when the names are new.
     if (not known or len(head.translate(None, _CONTROLS)) != len(head) - 2 * len(fields) - 4) and not _sound(
@@ -231,6 +233,7 @@ def request_head(method: bytes, target: bytes, fields: list[Pair]) -> bytes:
         return _checked_request_head(method, target, fields)
     parts = [method, b" ", target, b" HTTP/1.1\r\n"]
     known = _field_lines(parts, fields)
+    parts.append(b"\r\n")
     head = b"".join(parts)
     # The head's control check covers the target too, which leaves of _TARGET's test: not empty, ASCII, no space,
     # no tab (three C calls instead of a regex). Any doubt goes to the exact checks, which raise the precise error.

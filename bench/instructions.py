@@ -2,11 +2,13 @@
 one-route config and nginx upstream as cpu_per_request.py. Unlike CPU time, the count barely moves when other
 processes share the cores, so it can judge a change of a few percent; kernel time (the socket calls) is not in it.
 
-    .venv/bin/python bench/instructions.py [TREE ...] [--seconds 8] [--keep DIR]
+    .venv/bin/python bench/instructions.py [TREE ...] [--seconds 8] [--keep DIR] [--plugin]
 
 Each gateway runs under callgrind with instrumentation off, is warmed up, then counted over a wrk run of 4
 connections. ``--keep DIR`` keeps the callgrind output of each tree, for ``callgrind_annotate`` (per function,
-C functions of the compiled build included). Needs the valgrind package.
+C functions of the compiled build included). ``--plugin`` puts wasm_overhead.py's plugin on the route: the
+difference from a run without it is what the plugin costs (valgrind runs wasmtime's JIT code too). Needs the
+valgrind package.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ import tempfile
 import time
 from pathlib import Path
 
+import wasmtime
 from common import NGINX_UPSTREAM, ROOT, free_port, gateway_config, native_mode, nginx, process, wrk
+from wasm_overhead import PLUGIN_FILTER, PLUGIN_WAT
 
 
 def count(tree: Path, config: str, seconds: int, keep: Path | None) -> float:
@@ -34,6 +38,7 @@ def count(tree: Path, config: str, seconds: int, keep: Path | None) -> float:
             "valgrind",
             "--tool=callgrind",
             "--instr-atstart=no",
+            "--smc-check=all-non-file",  # wasmtime writes machine code at run time
             f"--callgrind-out-file={out}",
             sys.executable,
             "-m",
@@ -67,9 +72,18 @@ def main() -> None:
     parser.add_argument("trees", nargs="*", type=Path, default=[ROOT])
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--keep", type=Path, help="keep the callgrind output files here")
+    parser.add_argument("--plugin", action="store_true", help="with wasm_overhead.py's plugin on the route")
     args = parser.parse_args()
-    with nginx(NGINX_UPSTREAM, body="hello from upstream\\n") as upstream_port:
-        config = gateway_config(upstream_port)
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-cg-wasm-") as tmp,
+        nginx(NGINX_UPSTREAM, body="hello from upstream\\n") as upstream_port,
+    ):
+        filters = ""
+        if args.plugin:
+            code = Path(tmp) / "bench_plugin.wasm"
+            code.write_bytes(wasmtime.wat2wasm(PLUGIN_WAT))
+            filters = PLUGIN_FILTER.format(code=code)
+        config = gateway_config(upstream_port, filters)
         for tree in args.trees:
             per_request = count(tree.resolve(), config, args.seconds, args.keep)
             print(f"{tree}: {per_request:,.0f} instructions per proxied request ({native_mode(tree.resolve())})")

@@ -1,13 +1,14 @@
 """The wasmtime adapter: engine, on-disk compile cache, instances, and the fast call paths.
 
-Nothing outside this module and `memory.py` sees ctypes. Setup (compile, link, instantiate) uses the
-package's public API; the per-call paths use the C API it ships (`wasmtime._ffi`):
+Nothing outside this module, `memory.py` and the crossings sees ctypes. Setup (compile, link, instantiate)
+uses the package's public API; the per-call paths use the C API it ships (`wasmtime._ffi`), through a
+crossing: `abi/_crossing.c` when the compiled build is in use, its ctypes twin `abi/crossing.py` otherwise:
   * guest calls go through `wasmtime_func_call_unchecked` with a preallocated raw argument buffer;
-  * host functions are defined once per engine with `wasmtime_linker_define_func_unchecked` and lean
-    ctypes callbacks that read raw i32/i64 slots, mask them to unsigned and call a plain Python function.
-A host function reaches its VM through a thread-local "current VM" set on every entry into the guest, so
-one linker (and one set of callbacks) serves every VM of the engine. A Python exception in a host function
-is recorded on that VM and turned into a guest trap; the call then raises `VmTrap` with the cause.
+  * host functions are defined once per engine with `wasmtime_linker_define_func_unchecked`; their entries
+    read the raw i32/i64 slots, mask them to unsigned and call a plain Python function.
+A host function reaches its VM through the crossing's thread-local "current VM", set on every entry into the
+guest, so one linker (and one set of entries) serves every VM of the engine. A Python exception in a host
+function is recorded on that VM and turned into a guest trap; the call then raises `VmTrap` with the cause.
 
 CPU deadlines use epoch interruption (see `_Ticker`): a watchdog thread ticks the engine every
 `epoch_tick_ms` while a guest call runs long, and parks when no calls happen; each tick runs the store's
@@ -26,14 +27,18 @@ import time
 import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
 import wasmtime
 from mypy_extensions import mypyc_attr
 from wasmtime import _ffi as ffi
 
+try:
+    from abi import _crossing as crossing  # C, built with the compiled hot path
+except ImportError:
+    from abi import crossing  # type: ignore[no-redef]  # the same interface in ctypes
+
 from abi.cache import ModuleCache
-from abi.current import current
 from abi.errors import GuestTrap, MemoryAccessError, TrapKind, VmTrap
 from abi.memory import GuestMemory
 
@@ -41,8 +46,8 @@ log = logging.getLogger("abi.vm")
 
 _VALTYPE = {"i": "i32", "I": "i64", "F": "f64"}
 
-# Private ctypes handles (our own argtypes, plain ints in and out) so the hot path skips the
-# package's typed wrappers and pointer checks.
+# Private ctypes handles (our own argtypes, plain ints in and out) for the calls made outside the per-call
+# crossings (abi/crossing.py, abi/_crossing.c).
 _VP = ctypes.c_void_p
 
 
@@ -52,10 +57,10 @@ def _c_function(name: str, restype: Any, *argtypes: Any) -> Any:
     return ctypes.CFUNCTYPE(restype, *argtypes)(address)
 
 
-# The hottest call goes without argtypes: every argument is a prebuilt ctypes object, so ctypes has nothing
-# to convert (half the cost of the typed handle).
-_call_unchecked = _c_function("wasmtime_func_call_unchecked", _VP)
-_call_unchecked.argtypes = None
+def _address_of(name: str) -> int:
+    return int(ctypes.cast(getattr(ffi.dll, name), _VP).value or 0)
+
+
 _set_deadline = _c_function("wasmtime_context_set_epoch_deadline", None, _VP, ctypes.c_uint64)
 _increment_epoch = _c_function("wasmtime_engine_increment_epoch", None, _VP)
 _error_new = _c_function("wasmtime_error_new", _VP, ctypes.c_char_p)
@@ -83,11 +88,8 @@ _memory_size = _c_function("wasmtime_memory_data_size", ctypes.c_size_t, _VP, _V
 _caller_export_get = _c_function(
     "wasmtime_caller_export_get", ctypes.c_bool, _VP, ctypes.c_char_p, ctypes.c_size_t, _VP
 )
-# (env, caller, args_and_results, count) -> trap pointer or 0
-_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_size_t, _VP, _VP, ctypes.POINTER(ctypes.c_uint32), ctypes.c_size_t)
 
-
-_current: Final = current  # (abi.current: stays plain Python, see there)
+crossing.init(_address_of("wasmtime_func_call_unchecked"), _address_of("wasmtime_trap_new"), MemoryAccessError)
 _MAX_NESTING = 8  # guest -> host -> guest (allocator) is 2; nothing legitimate goes deeper
 
 
@@ -115,82 +117,15 @@ class HostFunction:
         results = ", ".join(_VALTYPE[r] for r in self.results)
         return f"({params}) -> ({results})"
 
-
-# The i32-only callback, specialised per import: explicit `raw[0], raw[4], ...` indexing costs ~0.25 µs for
-# three arguments where a strided slice of the ctypes pointer costs ~1.3 µs (wasmtime_val_raw_t is 16 bytes,
-# so parameter i is uint32 slot 4*i; reading the slots as unsigned is the ABI's u32 masking).
-_I32_CALLBACK = """
-def callback(env, caller, raw, count):
-    vm = current.vm[0]
-    try:
-        if vm.memory is None:
-            vm.bind_memory_from_caller(caller)
-        {store}impl(vm.env{args})
-    except MemoryAccessError:
-        {on_fault}
-    except BaseException as exc:  # contained: becomes a trap of this VM only (a nested guest trap too)
-        return vm.host_failure(fn, exc)
-    return 0
-"""
-
-
-def _make_callback(fn: HostFunction) -> Any:
-    if fn.results not in ("", "i") or any(p != "i" for p in fn.params):
-        return _make_generic_callback(fn)
-    has_result = fn.results == "i"
-    source = _I32_CALLBACK.format(
-        store="raw[0] = " if has_result else "",
-        args="".join(f", raw[{4 * i}]" for i in range(len(fn.params))),
-        on_fault="raw[0] = fault" if has_result else "pass",
-    )
-    namespace: dict[str, Any] = {
-        "current": _current,
-        "impl": fn.impl,
-        "fault": fn.fault,
-        "fn": fn,
-        "MemoryAccessError": MemoryAccessError,
-    }
-    exec(source, namespace)
-    return _CALLBACK(namespace["callback"])
-
-
-def _make_generic_callback(fn: HostFunction) -> Any:
-    """Slower path for the few imports with i64/f64 values (metrics, WASI clocks, AssemblyScript seed)."""
-    impl, fault, kinds, result = fn.impl, fn.fault, fn.params, fn.results
-
-    def callback(env: int | None, caller: int | None, raw: Any, count: int) -> int:
-        vm = _current.vm[0]
-        assert vm is not None
-        try:
-            if vm.memory is None:
-                vm.bind_memory_from_caller(caller)
-            args = []
-            for i, kind in enumerate(kinds):
-                if kind == "i":
-                    args.append(raw[4 * i])
-                elif kind == "I":
-                    args.append(raw[4 * i] | (raw[4 * i + 1] << 32))
-                else:
-                    args.append(ctypes.c_double.from_address(_address(raw) + 16 * i).value)
-            value = impl(vm.env, *args)
-            if result == "i":
-                raw[0] = value
-            elif result == "F":
-                ctypes.c_double.from_address(_address(raw)).value = value
-        except MemoryAccessError:
-            if result == "i":
-                raw[0] = fault
-        except BaseException as exc:
-            return vm.host_failure(fn, exc)
-        return 0
-
-    return _CALLBACK(callback)
+    def failed(self, vm: Vm, exc: BaseException) -> int:
+        """The trap for an exception this function raised in `vm` (its entry's `on_failure`)."""
+        return vm.host_failure(self, exc)
 
 
 def _on_deadline(context: int | None, env: int | None, delta: Any, kind: Any) -> int:
     try:
-        vm = _current.vm[0]
-        assert vm is not None
+        vm = crossing.current_vm()
+        assert isinstance(vm, Vm)
         return vm.deadline_reached(delta)
     except BaseException as exc:  # never let a ctypes callback swallow an error: fail the call
         return int(_error_new(f"epoch deadline check failed: {exc!r}".encode()) or 0)
@@ -249,10 +184,10 @@ class WasmEngine:
             ],
             [wasmtime.ValType.i32() if r == "i" else wasmtime.ValType.f64() for r in fn.results],
         )
-        callback = _make_callback(fn)
+        entry = crossing.HostEntry(fn.impl, fn.params, fn.results, fn.fault, fn.failed)
         # Kept referenced until after the C call: compiled (mypyc) code drops a local at its last use, and the
         # functype would be freed while wasmtime reads it.
-        keep = (callback, functype)
+        keep = (entry, functype)
         module, name = fn.module.encode(), fn.name.encode()
         error = _define_unchecked(
             _address(linker.ptr()),
@@ -261,8 +196,8 @@ class WasmEngine:
             name,
             len(name),
             _address(functype.ptr()),
-            ctypes.cast(callback, _VP).value,
-            None,
+            entry.callback,
+            entry.env or None,
             None,
         )
         if error:
@@ -461,28 +396,22 @@ class Vm:
         self._call_cpu_ns = 0  # ...from this thread CPU time on
         self._deadline_hit = False
         self._host_error: BaseException | None = None
-        # One trap out-slot per nesting level: a nested call (the allocator inside a host function) must not
-        # leave its trap pointer where the outer call's result is read (that would free it twice).
-        self._traps = [ctypes.c_void_p() for _ in range(_MAX_NESTING)]
-        self._trap_args = [ctypes.c_void_p(ctypes.addressof(t)) for t in self._traps]
         self._memory_struct = ffi.wasmtime_memory_t()
         self.store = wasmtime.Store(engine.engine)
         self.store.set_limits(memory_size=max_memory_bytes)
         self._ctx = _address(self.store._context())
-        self._ctx_arg = ctypes.c_void_p(self._ctx)
         _set_deadline(self._ctx, 1)  # the next epoch increment runs the deadline callback
         _set_deadline_callback(_address(self.store.ptr()), _ON_DEADLINE_ADDRESS, None, None)
         self._watch = _Watch(self)
         self._ticker.register(self._watch)
         self._exports: dict[str, Any] = {}
-        cell = _current.vm
-        previous, cell[0] = cell[0], self  # the start section's host calls find this VM
+        token = crossing.enter(self, env, self.bind_memory_from_caller)  # for the start section's host calls
         try:
             self.instance = compiled._pre.instantiate(self.store)  # runs the start section, if any
         except wasmtime.WasmtimeError as exc:
             raise self._translate(exc) from None
         finally:
-            cell[0] = previous
+            crossing.leave(token)
         self._instance_exports = self.instance.exports(self.store)  # wrapping them all is slow: once
         mem = self._instance_exports.get("memory")
         if isinstance(mem, wasmtime.Memory):
@@ -517,12 +446,17 @@ class Vm:
 
         self.memory = GuestMemory(locate)
 
-    def bind_memory_from_caller(self, caller: int | None) -> None:
-        """Host calls made by a start section run before the instance exists: find memory via the caller."""
+    def bind_memory_from_caller(self, caller: int) -> bool:
+        """Host calls made by a start section run before the instance exists: find memory via the caller.
+        Whether it is bound now."""
+        if self.memory is not None:
+            return True
         extern = ffi.wasmtime_extern_t()
         found = caller and _caller_export_get(caller, b"memory", 6, ctypes.addressof(extern))
         if found and int(extern.kind) == ffi.WASMTIME_EXTERN_MEMORY.value:
             self._bind_memory(extern.of.memory)
+            return True
+        return False
 
     def export(self, name: str, params: int, results: int) -> GuestFunc | None:
         """An exported function of exactly (i32 x params) -> (i32 x results), else None (treated as absent)."""
@@ -545,12 +479,10 @@ class Vm:
             message = f"host function {fn.module}.{fn.name} failed: {type(exc).__name__}: {exc}".encode()
         return int(_trap_new(message, len(message)) or 0)
 
-    def _fail_call(self, error: int | None, depth: int) -> VmTrap:
-        """A guest call at `depth` failed: the VM is dead from now on. The trap slot is cleared here, so a
-        call never needs to clear it first (wasmtime writes it only when a call traps)."""
-        slot = self._traps[depth]
-        trap, slot.value = slot.value, None
-        self.failed = self._failure(error, trap)
+    def _fail_call(self, failure: tuple[int, int]) -> VmTrap:
+        """A guest call failed with wasmtime's (error, trap) pointers: the VM is dead from now on."""
+        error, trap = failure
+        self.failed = self._failure(error or None, trap or None)
         return self.failed
 
     def _failure(self, error: int | None, trap: int | None) -> VmTrap:
@@ -592,23 +524,20 @@ class Vm:
 
 
 class GuestFunc:
-    """A guest export called through the unchecked C path with a preallocated raw buffer. Arguments and
+    """A guest export called through the crossing's `Caller` with a preallocated raw buffer. Arguments and
     results are i32 slots read and written as u32 (the ABI's masking comes free)."""
 
-    __slots__ = ("_args", "_buf", "_func", "_vm", "name")
+    __slots__ = ("_buf", "_caller", "_func", "_vm", "name")
 
     def __init__(self, vm: Vm, func: wasmtime.Func, name: str, params: int, results: int) -> None:
         self._vm = vm
         self._func = func  # keeps the wasmtime_func_t alive
         self.name = name
         count = max(params, results, 1)
-        # wasmtime_val_raw_t is 16 bytes: slot i is uint32 index 4*i.
-        self._buf = (ctypes.c_uint32 * (4 * count))()
-        # The C call's arguments at each nesting depth (each depth has its own trap out-slot), built once.
-        func_arg = ctypes.c_void_p(ctypes.addressof(func._func))
-        buf_arg = ctypes.c_void_p(ctypes.addressof(self._buf))
-        count_arg = ctypes.c_size_t(count)
-        self._args = tuple((vm._ctx_arg, func_arg, buf_arg, count_arg, trap) for trap in vm._trap_args)
+        self._buf = (ctypes.c_uint64 * (2 * count))()  # wasmtime_val_raw_t: 16 bytes per argument
+        self._caller = crossing.Caller(
+            vm, vm.env, vm._ctx, ctypes.addressof(func._func), ctypes.addressof(self._buf), count
+        )
 
     def nested(self, arg: int) -> int:
         """Call a one-argument export from inside a host function of the same VM (the allocator): no
@@ -617,16 +546,14 @@ class GuestFunc:
         depth = vm.depth
         if vm.failed is not None or not depth or depth >= _MAX_NESTING:
             return self.call(arg)  # the general path raises or does the bookkeeping
-        buf = self._buf
-        buf[0] = arg
         vm.depth = depth + 1
         try:
-            error: int | None = _call_unchecked(*self._args[depth])
+            result = self._caller(arg)
         finally:
             vm.depth = depth
-        if error or vm._traps[depth].value:
-            raise vm._fail_call(error, depth)
-        return buf[0]
+        if result < 0:
+            raise vm._fail_call(self._caller.failure())
+        return result
 
     def call(self, *args: int) -> int:
         """Run the export with `args` (i32 each); raises the VM's VmTrap if it fails (or failed before).
@@ -637,34 +564,18 @@ class GuestFunc:
         depth = vm.depth
         if depth >= _MAX_NESTING:
             raise VmTrap(TrapKind.HOST, "guest calls nested too deeply")
-        buf = self._buf
-        # Unrolled stores (callbacks take at most 5 arguments, mostly 1-3): a strided slice costs ~1 µs more.
-        n = len(args)
-        if n:
-            buf[0] = args[0]
-            if n > 1:
-                buf[4] = args[1]
-                if n > 2:
-                    buf[8] = args[2]
-                    if n > 3:
-                        for i in range(3, n):
-                            buf[4 * i] = args[i]
-        cell = _current.vm
-        previous = cell[0]
-        cell[0] = vm
         vm.depth = depth + 1
         if not depth:
             vm.calls += 1
             if vm._ticker.parked:  # read after publishing depth and calls (see _Ticker)
                 vm._ticker.unpark()
         try:
-            error: int | None = _call_unchecked(*self._args[depth])
+            result = self._caller(*args)
         finally:
             vm.depth = depth
-            cell[0] = previous
-        if error or vm._traps[depth].value:
-            raise vm._fail_call(error, depth)
-        return buf[0]
+        if result < 0:
+            raise vm._fail_call(self._caller.failure())
+        return result
 
     def __call__(self, *args: int) -> int:
         return self.call(*args)

@@ -70,6 +70,8 @@ MODULES = (
     "abi/exports/control.py",
     "abi/exports/properties.py",
 )
+# C extensions built beside them (module name = path without ".c"); each has a plain-Python twin it replaces.
+EXTENSIONS = ("abi/_crossing.c",)
 GROUP = "gateway_native"
 
 
@@ -85,7 +87,7 @@ def up_to_date(root: Path) -> bool:
     modules = manifest.get("modules", {})
     return (
         manifest.get("cache_tag") == sys.implementation.cache_tag
-        and sorted(entry["source"] for entry in modules.values()) == sorted(MODULES)
+        and sorted(entry["source"] for entry in modules.values()) == sorted(MODULES + EXTENSIONS)
         and all(sha256(root / entry["source"]) == entry["sha256"] for entry in modules.values())
     )
 
@@ -93,14 +95,19 @@ def up_to_date(root: Path) -> bool:
 def build(root: Path) -> None:
     # Imported here: a tree that is up to date needs neither mypyc nor setuptools.
     from mypyc.build import mypycify
-    from setuptools import Distribution
+    from setuptools import Distribution, Extension
 
     out = root / ".native"
     suffix = sysconfig.get_config_var("EXT_SUFFIX")
-    hashes = {source: sha256(root / source) for source in MODULES}  # what is compiled, hashed before compiling
+    sources = MODULES + EXTENSIONS
+    hashes = {source: sha256(root / source) for source in sources}  # what is compiled, hashed before compiling
     with tempfile.TemporaryDirectory(prefix="gateway-native-") as tmp:
         os.chdir(root)  # mypyc names modules by their paths relative to the working directory
         extensions = mypycify(list(MODULES), opt_level="3", group_name=GROUP, target_dir=f"{tmp}/c")
+        extensions += [
+            Extension(source.removesuffix(".c").replace("/", "."), [source], extra_compile_args=["-O2", "-std=c11"])
+            for source in EXTENSIONS
+        ]
         dist = Distribution({"name": "gateway-native", "ext_modules": extensions})
         cmd = dist.get_command_obj("build_ext")
         cmd.build_lib = f"{tmp}/lib"  # type: ignore[attr-defined]
@@ -110,9 +117,10 @@ def build(root: Path) -> None:
         staged = Path(tmp) / "staged"
         shutil.copytree(f"{tmp}/lib", staged / "lib")
         modules = {}
-        for source in MODULES:
-            name = source.removesuffix(".py").replace("/", ".")
-            binary = Path("lib") / (source.removesuffix(".py") + suffix)
+        for source in sources:
+            stem = source.rsplit(".", 1)[0]
+            name = stem.replace("/", ".")
+            binary = Path("lib") / (stem + suffix)
             if not (staged / binary).is_file():
                 raise SystemExit(f"build_native: mypyc produced no {binary}")
             modules[name] = {"source": source, "sha256": hashes[source], "binary": str(binary)}
@@ -136,7 +144,11 @@ def main() -> None:
     root = args.root.resolve()
     if not args.force and up_to_date(root):
         return
-    print(f"build_native: compiling {len(MODULES)} modules with mypyc (about a minute)", file=sys.stderr, flush=True)
+    print(
+        f"build_native: compiling {len(MODULES)} modules with mypyc and {len(EXTENSIONS)} in C (about a minute)",
+        file=sys.stderr,
+        flush=True,
+    )
     build(root)
 
 

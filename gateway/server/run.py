@@ -119,7 +119,7 @@ class Server:
     @staticmethod
     def _log_native() -> None:
         if native.active:
-            log.info("per-request modules compiled (mypyc)")
+            log.info("per-request modules compiled (mypyc), Wasm calls cross in C")
         elif native.status.startswith("disabled"):
             log.info("per-request modules run as plain Python: %s", native.status)
         else:

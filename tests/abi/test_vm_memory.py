@@ -11,6 +11,7 @@ import wasmtime
 from hypothesis import given
 from hypothesis import strategies as st
 
+from abi import vm as vm_module
 from abi.cache import ModuleCache
 from abi.errors import MemoryAccessError, TrapKind, VmTrap
 from abi.memory import decode_pairs, encode_pairs
@@ -128,6 +129,28 @@ def test_host_exception_becomes_a_contained_trap() -> None:
     with pytest.raises(VmTrap) as info:
         vm.export("call_host", 2, 1)(0, 1)
     assert info.value.kind == TrapKind.HOST and "env.host" in info.value.message and "boom" in info.value.message
+
+
+def test_a_start_section_reaches_its_env_and_memory() -> None:
+    """Host calls made while the instance is created (its start section) run before any guest call: they find
+    the env being built, and the VM's memory through the caller, before the instance exists."""
+    module = wasmtime.wat2wasm("""(module
+      (import "env" "host" (func $host (param i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (data (i32.const 16) "hello")
+      (func $init (drop (call $host (i32.const 16) (i32.const 5))))
+      (start $init))""")
+    seen: list[tuple[Env, bytes]] = []
+
+    def host(env: Env, ptr: int, size: int) -> int:
+        seen.append((env, vm_module.crossing.current_vm().memory.read(ptr, size)))
+        return 0
+
+    env = Env()
+    engine = WasmEngine([HostFunction("env", "host", "ii", "i", host)])
+    engine.compile(module).instantiate(env, 1 << 24, 20)
+    assert seen == [(env, b"hello")]
+    assert vm_module.crossing.current_vm() is None  # left as it was
 
 
 def test_compile_cache_round_trip_and_corrupt_artifact(tmp_path: Path) -> None:

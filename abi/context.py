@@ -219,7 +219,7 @@ class AbiState(ABC):
         self.current = context
         self.effective = None
         try:
-            return func.call(*args)
+            return func.call_with(args)
         finally:
             self.current = current
             self.effective = effective

@@ -10,8 +10,10 @@ the size (one FFI call) — the hot path never calls into wasmtime.
 from __future__ import annotations
 
 import ctypes
+import importlib
 import struct
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Final
 
 from abi.errors import MemoryAccessError
 
@@ -25,10 +27,27 @@ _PyMemoryView_FromMemory.restype = ctypes.py_object
 _PyMemoryView_FromMemory.argtypes = [ctypes.c_void_p, ctypes.c_ssize_t, ctypes.c_int]
 _PYBUF_WRITE = 0x200
 
-_U32 = struct.Struct("<I")
-_pack_u32 = _U32.pack_into
+_U32: Final = struct.Struct("<I")
+_pack_u32: Final = _U32.pack_into
 _U64 = struct.Struct("<Q")
 _I64 = struct.Struct("<q")
+
+
+def _read(view: memoryview, ptr: int, n: int) -> bytes:
+    return view[ptr : ptr + n].tobytes()
+
+
+def _write(view: memoryview, ptr: int, data: bytes | bytearray | memoryview) -> None:
+    view[ptr : ptr + len(data)] = data
+
+
+def _write_u32(view: memoryview, ptr: int, value: int) -> None:
+    _pack_u32(view, ptr, value)
+
+
+def _write_out(view: memoryview, ptr_out: int, address: int, len_out: int, length: int) -> None:
+    _pack_u32(view, ptr_out, address)
+    _pack_u32(view, len_out, length)
 
 
 class GuestMemory:
@@ -74,7 +93,7 @@ class GuestMemory:
         end = ptr + (n & U32)
         if end > self.size:
             self._check(ptr, n & U32)
-        return self.view[ptr:end].tobytes()
+        return _READ(self.view, ptr, end - ptr)
 
     def peek(self, ptr: int, n: int) -> memoryview:
         """Zero-copy view, valid only until the guest runs again."""
@@ -89,7 +108,7 @@ class GuestMemory:
         end = ptr + len(data)
         if end > self.size:
             self._check(ptr, len(data))
-        self.view[ptr:end] = data
+        _WRITE(self.view, ptr, data)
 
     def read_u32(self, ptr: int) -> int:
         ptr &= U32
@@ -98,8 +117,9 @@ class GuestMemory:
 
     def write_u32(self, ptr: int, value: int) -> None:
         ptr &= U32
-        self._check(ptr, 4)
-        _U32.pack_into(self.view, ptr, value & U32)
+        if ptr + 4 > self.size:
+            self._check(ptr, 4)
+        _WRITE_U32(self.view, ptr, value & U32)
 
     def write_u64(self, ptr: int, value: int) -> None:
         ptr &= U32
@@ -115,10 +135,9 @@ class GuestMemory:
         address = allocate(size)  # (an unsigned i32)
         if address == 0:
             raise MemoryAccessError(f"the plugin's allocator failed for {size} bytes")
-        end = address + size
-        if end > self.size:  # (the allocation may have grown the memory: `_check` refreshes the view)
+        if address + size > self.size:  # (the allocation may have grown the memory: `_check` refreshes the view)
             self._check(address, size)
-        self.view[address:end] = data
+        _WRITE(self.view, address, data)
         return address
 
     def write_out_buf(self, data: bytes | bytearray | memoryview, ptr_out: int, len_out: int) -> None:
@@ -129,12 +148,10 @@ class GuestMemory:
         if ptr_out + 4 > self.size or len_out + 4 > self.size:
             self._check(ptr_out, 4)
             self._check(len_out, 4)
-        view = self.view
-        _pack_u32(view, ptr_out, address)
-        _pack_u32(view, len_out, len(data))
+        _WRITE_OUT(self.view, ptr_out, address, len_out, len(data))
 
 
-def encode_pairs(pairs: Sequence[tuple[bytes, bytes]]) -> bytes:
+def _encode_pairs(pairs: Sequence[tuple[bytes, bytes]]) -> bytes:
     """Serialize a header/trailer/metadata map (reference §3.1); an empty map is b"" (written as (0, 0))."""
     count = len(pairs)
     if not count:
@@ -155,6 +172,22 @@ def encode_pairs(pairs: Sequence[tuple[bytes, bytes]]) -> bytes:
 
 
 _SIZES: dict[int, struct.Struct] = {}  # the size table's format by pair count (a dict: cheaper than a cache call)
+
+
+def _native() -> Any:
+    """abi/_memory.c, the C versions of the accessors and of the encoder, when the compiled build is in use."""
+    try:
+        return importlib.import_module("abi._memory")
+    except ImportError:
+        return None
+
+
+_C: Final = _native()
+_READ: Final[Callable[[memoryview, int, int], bytes]] = _C.read if _C else _read
+_WRITE: Final[Callable[[memoryview, int, bytes | bytearray | memoryview], None]] = _C.write if _C else _write
+_WRITE_U32: Final[Callable[[memoryview, int, int], None]] = _C.write_u32 if _C else _write_u32
+_WRITE_OUT: Final[Callable[[memoryview, int, int, int, int], None]] = _C.write_out if _C else _write_out
+encode_pairs: Final[Callable[[Sequence[tuple[bytes, bytes]]], bytes]] = _C.encode_pairs if _C else _encode_pairs
 
 
 def decode_pairs(data: bytes | memoryview, max_bytes: int, max_count: int) -> Pairs:

@@ -249,9 +249,9 @@ class WasmVm(AbiState):
         func = self.callbacks.get(name)
         if func is None:
             return default if self.vm.failed is None else None
-        return self.run(context, func, *args)
+        return self.run(context, func, args)
 
-    def run(self, context: Context, func: GuestFunc, *args: int) -> int | None:
+    def run(self, context: Context, func: GuestFunc, args: tuple[int, ...]) -> int | None:
         """Call `func` for `context`, handling a failure here (reported, streams told): None then.
         (`AbiState.call` inlined: this is every stream callback's path.)"""
         vm = self.vm
@@ -261,7 +261,7 @@ class WasmVm(AbiState):
         self.current = context
         self.effective = None
         try:
-            return func.call(*args)
+            return func.call_with(args)
         except VmTrap as trap:
             failure = trap
         finally:

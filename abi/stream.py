@@ -27,7 +27,7 @@ ends the stream with a 413 (request) or 500 (response) local reply, as Envoy doe
 from __future__ import annotations
 
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from abi.context import StreamContext
 from abi.host import LocalReply, Pairs, StreamHost
@@ -38,14 +38,22 @@ from abi.vm import GuestFunc
 if TYPE_CHECKING:
     from abi.plugin import Plugin
 
-REQUEST, RESPONSE = 0, 1
+REQUEST: Final = 0
+RESPONSE: Final = 1
 Chunk = bytes | bytearray  # a body chunk; the embedder's own buffer comes back when nothing changed it
-FAIL_DETAILS = "wasm_fail_stream"
-_GRPC_UNAVAILABLE = 14
+FAIL_DETAILS: Final = "wasm_fail_stream"
+_GRPC_UNAVAILABLE: Final = 14
 
 # Indexes into `WasmVm.stream_callbacks` (the order of `abi.runtime.STREAM_CALLBACKS`).
-REQUEST_HEADERS, REQUEST_BODY, REQUEST_TRAILERS, RESPONSE_HEADERS, RESPONSE_BODY, RESPONSE_TRAILERS = range(6)
-LOG, DONE, DELETE = 6, 7, 8
+REQUEST_HEADERS: Final = 0
+REQUEST_BODY: Final = 1
+REQUEST_TRAILERS: Final = 2
+RESPONSE_HEADERS: Final = 3
+RESPONSE_BODY: Final = 4
+RESPONSE_TRAILERS: Final = 5
+LOG: Final = 6
+DONE: Final = 7
+DELETE: Final = 8
 
 
 class _State(Enum):
@@ -55,23 +63,28 @@ class _State(Enum):
     DONE = "done"
 
 
-_NEW, _ACTIVE, _FAILED, _DONE = _State.NEW, _State.ACTIVE, _State.FAILED, _State.DONE
-_CONTINUE_HEADERS = FilterHeadersStatus.CONTINUE
-_STOP_HEADERS = FilterHeadersStatus.STOP_ALL_ITERATION_AND_WATERMARK
-_CONTINUE_DATA = FilterDataStatus.CONTINUE
-_STOP_DATA = FilterDataStatus.STOP_ITERATION_NO_BUFFER
-_CONTINUE_TRAILERS = FilterTrailersStatus.CONTINUE
-_STOP_TRAILERS = FilterTrailersStatus.STOP_ITERATION
-_BUFFER_DATA = FilterDataStatus.STOP_ITERATION_AND_BUFFER
-_DATA_STATUS = tuple(FilterDataStatus)  # by a body callback's result (capped at STOP_ITERATION_NO_BUFFER)
-_HEADERS_STATUS = (  # by a headers callback's result 0..3; 1 is STOP_ITERATION only if the plugin allows it
+_NEW: Final = _State.NEW
+_ACTIVE: Final = _State.ACTIVE
+_FAILED: Final = _State.FAILED
+_DONE: Final = _State.DONE
+_CONTINUE_HEADERS: Final = FilterHeadersStatus.CONTINUE
+_STOP_HEADERS: Final = FilterHeadersStatus.STOP_ALL_ITERATION_AND_WATERMARK
+_CONTINUE_DATA: Final = FilterDataStatus.CONTINUE
+_STOP_DATA: Final = FilterDataStatus.STOP_ITERATION_NO_BUFFER
+_CONTINUE_TRAILERS: Final = FilterTrailersStatus.CONTINUE
+_STOP_TRAILERS: Final = FilterTrailersStatus.STOP_ITERATION
+_BUFFER_DATA: Final = FilterDataStatus.STOP_ITERATION_AND_BUFFER
+_DATA_STATUS: Final = tuple(FilterDataStatus)  # by a body callback's result (capped at STOP_ITERATION_NO_BUFFER)
+_HEADERS_STATUS: Final = (  # by a headers callback's result 0..3; 1 is STOP_ITERATION only if the plugin allows it
     _CONTINUE_HEADERS,
     _STOP_HEADERS,
     _CONTINUE_HEADERS,  # ContinueAndEndStream, treated as Continue by Envoy
     FilterHeadersStatus.STOP_ALL_ITERATION_AND_BUFFER,
 )
-_REQUEST_HEADERS_MAP, _RESPONSE_HEADERS_MAP = MapType.HTTP_REQUEST_HEADERS, MapType.HTTP_RESPONSE_HEADERS
-_REQUEST_TRAILERS_MAP, _RESPONSE_TRAILERS_MAP = MapType.HTTP_REQUEST_TRAILERS, MapType.HTTP_RESPONSE_TRAILERS
+_REQUEST_HEADERS_MAP: Final = int(MapType.HTTP_REQUEST_HEADERS)
+_RESPONSE_HEADERS_MAP: Final = int(MapType.HTTP_RESPONSE_HEADERS)
+_REQUEST_TRAILERS_MAP: Final = int(MapType.HTTP_REQUEST_TRAILERS)
+_RESPONSE_TRAILERS_MAP: Final = int(MapType.HTTP_RESPONSE_TRAILERS)
 
 
 class HttpStream:
@@ -142,16 +155,16 @@ class HttpStream:
         vm.contexts[context_id] = ctx
         self._vm, self._ctx, self._callbacks, self.state = vm, ctx, vm.stream_callbacks, _ACTIVE
         if vm.context_create is not None:
-            vm.run(ctx, vm.context_create, context_id, root.id)
+            vm.run(ctx, vm.context_create, (context_id, root.id))
         return ctx if self.state is _ACTIVE else None
 
-    def _call(self, ctx: StreamContext, func: GuestFunc, *args: int) -> int | None:
+    def _call(self, ctx: StreamContext, func: GuestFunc, args: tuple[int, ...]) -> int | None:
         """Run a callback; None if the VM failed. Sets `_replied` when it sent a local response (whose
         deferred delivery has already run the response path by the time this returns)."""
         vm = self._vm
         assert vm is not None
         replies = ctx.local_reply
-        result = vm.run(ctx, func, *args)
+        result = vm.run(ctx, func, args)
         self._replied = ctx.local_reply != replies
         if result is None:
             if self.state is _ACTIVE:
@@ -263,9 +276,9 @@ class HttpStream:
         vm = self._vm
         assert vm is not None
         if vm.headers_end_of_stream:
-            raw = self._call(ctx, func, ctx.id, len(headers), 1 if end_of_stream else 0)
+            raw = self._call(ctx, func, (ctx.id, len(headers), 1 if end_of_stream else 0))
         else:
-            raw = self._call(ctx, func, ctx.id, len(headers))
+            raw = self._call(ctx, func, (ctx.id, len(headers)))
         if raw is None:
             return _STOP_HEADERS if self._failed_stop(direction, True) else _CONTINUE_HEADERS
         if self._replied:
@@ -316,7 +329,7 @@ class HttpStream:
         if end_of_stream and trailer_map not in ctx.maps:
             created = []
             ctx.expose(trailer_map, created)
-        raw = self._call(ctx, func, ctx.id, len(body.held) - body.start, 1 if end_of_stream else 0)
+        raw = self._call(ctx, func, (ctx.id, len(body.held) - body.start, 1 if end_of_stream else 0))
         if created is not None:
             ctx.withdraw(trailer_map)
             if self._added_trailers is None:
@@ -369,7 +382,7 @@ class HttpStream:
                 return _STOP_TRAILERS
             return _CONTINUE_TRAILERS
         ctx.expose(map_type, trailers)
-        raw = self._call(ctx, func, ctx.id, len(trailers))
+        raw = self._call(ctx, func, (ctx.id, len(trailers)))
         if raw is None:
             return _STOP_TRAILERS if self._failed_stop(direction, True) else _CONTINUE_TRAILERS
         if raw != 0 or self._replied:
@@ -394,7 +407,7 @@ class HttpStream:
         ctx.writable = 0
         ctx.maps = dict(self._saved or {})
         ctx.logging = True
-        self._call(ctx, func, ctx.id)
+        self._call(ctx, func, (ctx.id,))
 
     def on_destroy(self) -> None:
         """The stream is gone: proxy_on_done then proxy_on_delete (each once)."""
@@ -404,11 +417,11 @@ class HttpStream:
             callbacks = self._callbacks
             done = callbacks[DONE]
             if done is not None:
-                vm.run(ctx, done, ctx.id)
+                vm.run(ctx, done, (ctx.id,))
             if vm.vm.failed is None:
                 delete = callbacks[DELETE]
                 if delete is not None and vm.contexts.get(ctx.id) is ctx:
-                    vm.run(ctx, delete, ctx.id)
+                    vm.run(ctx, delete, (ctx.id,))
                 vm.contexts.pop(ctx.id, None)
         if not self._failed:
             self.plugin.stream_succeeded()

@@ -545,7 +545,7 @@ class GuestFunc:
         vm = self._vm
         depth = vm.depth
         if vm.failed is not None or not depth or depth >= _MAX_NESTING:
-            return self.call(arg)  # the general path raises or does the bookkeeping
+            return self.call_with((arg,))  # the general path raises or does the bookkeeping
         vm.depth = depth + 1
         try:
             result = self._caller(arg)
@@ -556,8 +556,11 @@ class GuestFunc:
         return result
 
     def call(self, *args: int) -> int:
-        """Run the export with `args` (i32 each); raises the VM's VmTrap if it fails (or failed before).
-        (Hot paths call this method: calling the instance goes through the slower `__call__` slot.)"""
+        """Run the export with `args` (i32 each); raises the VM's VmTrap if it fails (or failed before)."""
+        return self.call_with(args)
+
+    def call_with(self, args: tuple[int, ...]) -> int:
+        """`call`, for hot paths: the arguments travel as one tuple (each `*args` hop would build another)."""
         vm = self._vm
         if vm.failed is not None:
             raise vm.failed
@@ -578,4 +581,4 @@ class GuestFunc:
         return result
 
     def __call__(self, *args: int) -> int:
-        return self.call(*args)
+        return self.call_with(args)

@@ -71,7 +71,7 @@ MODULES = (
     "abi/exports/properties.py",
 )
 # C extensions built beside them (module name = path without ".c"); each has a plain-Python twin it replaces.
-EXTENSIONS = ("abi/_crossing.c",)
+EXTENSIONS = ("abi/_crossing.c", "abi/_memory.c")
 GROUP = "gateway_native"
 
 

@@ -95,8 +95,10 @@ def _fits(state: AbiState, target: Pairs, key: bytes, value: bytes, replacing: b
     limits = state.limits
     if len(target) >= limits.max_pairs_count and not (replacing and any(k == key for k, _ in target)):
         return False
-    # An upper bound (the replaced entries are counted too).
-    return sum([len(k) + len(v) for k, v in target]) + len(key) + len(value) <= limits.max_pairs_bytes
+    size = len(key) + len(value)  # an upper bound: the replaced entries are counted too
+    for k, v in target:
+        size += len(k) + len(v)
+    return size <= limits.max_pairs_bytes
 
 
 def _key_value(state: AbiState, key_ptr: int, key_len: int, value_ptr: int, value_len: int) -> tuple[bytes, bytes]:

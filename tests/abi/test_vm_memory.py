@@ -11,6 +11,7 @@ import wasmtime
 from hypothesis import given
 from hypothesis import strategies as st
 
+from abi import memory as memory_module
 from abi import vm as vm_module
 from abi.cache import ModuleCache
 from abi.errors import MemoryAccessError, TrapKind, VmTrap
@@ -190,12 +191,18 @@ def test_guest_memory_checks_and_grows(tmp_path: Path) -> None:
     vm.instance.exports(vm.store)["memory"].grow(vm.store, 1)
     memory.write(65536 + 10, b"grown")  # a miss refreshes the view
     assert memory.read(65546, 5) == b"grown"
+    memory.write_u32(131068, 0xFFFFFFFF + 8)  # the last word; the value is masked to u32
+    assert memory.read_u32(131068) == 7
+    with pytest.raises(MemoryAccessError):
+        memory.write_u32(131069, 1)
 
 
 @given(st.lists(st.tuples(st.binary(max_size=40), st.binary(max_size=40)), max_size=30))
 def test_pairs_codec_round_trips(pairs: list[tuple[bytes, bytes]]) -> None:
     encoded = encode_pairs(pairs)
     assert decode_pairs(encoded, 1 << 20, 1024) == pairs
+    assert encode_pairs([(bytearray(k), memoryview(v)) for k, v in pairs]) == encoded  # any bytes-like
+    assert memory_module._encode_pairs(pairs) == encoded  # the C encoder, when built, matches the Python one
     if pairs:
         assert len(encoded) == 4 + sum(8 + len(k) + len(v) + 2 for k, v in pairs)
 

@@ -9,6 +9,8 @@ the plugin lets pass, hand the held bytes to the chain ahead of what follows.
 
 from __future__ import annotations
 
+from typing import Final
+
 from abi.host import LocalReply, StreamHost
 from abi.plugin import Plugin
 from abi.stream import HttpStream
@@ -19,10 +21,11 @@ from gateway.core.stream_info import StreamInfo
 from gateway.filters.api import DataStatus, HeadersStatus, HttpFilter, StreamFilterCallbacks, TrailersStatus
 from gateway.filters.wasm.attributes import stream_attribute
 
-_HEADERS = {int(s): s for s in HeadersStatus}
-_CONTINUE_DATA, _DATA_CONTINUE = FilterDataStatus.CONTINUE, DataStatus.CONTINUE
-_TRAILERS = {int(s): s for s in TrailersStatus}
-_ROUTE_ATTRIBUTES = frozenset(("xds.route_name", "route_name", "xds.cluster_name", "cluster_name"))
+_HEADERS: Final = {int(s): s for s in HeadersStatus}
+_CONTINUE_DATA: Final = FilterDataStatus.CONTINUE
+_DATA_CONTINUE: Final = DataStatus.CONTINUE
+_TRAILERS: Final = {int(s): s for s in TrailersStatus}
+_ROUTE_ATTRIBUTES: Final = frozenset(("xds.route_name", "route_name", "xds.cluster_name", "cluster_name"))
 
 
 class WasmFilter(HttpFilter, StreamHost):

@@ -17,20 +17,20 @@ from typing import Any, Final
 
 from abi.errors import MemoryAccessError
 
-U32 = 0xFFFFFFFF
-U64 = 0xFFFFFFFFFFFFFFFF
+U32: Final = 0xFFFFFFFF
+U64: Final = 0xFFFFFFFFFFFFFFFF
 
 Pairs = list[tuple[bytes, bytes]]
 
 _PyMemoryView_FromMemory = ctypes.pythonapi.PyMemoryView_FromMemory
 _PyMemoryView_FromMemory.restype = ctypes.py_object
 _PyMemoryView_FromMemory.argtypes = [ctypes.c_void_p, ctypes.c_ssize_t, ctypes.c_int]
-_PYBUF_WRITE = 0x200
+_PYBUF_WRITE: Final = 0x200
 
 _U32: Final = struct.Struct("<I")
 _pack_u32: Final = _U32.pack_into
-_U64 = struct.Struct("<Q")
-_I64 = struct.Struct("<q")
+_U64: Final = struct.Struct("<Q")
+_I64: Final = struct.Struct("<q")
 
 
 def _read(view: memoryview, ptr: int, n: int) -> bytes:

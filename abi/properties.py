@@ -11,15 +11,16 @@ from __future__ import annotations
 import struct
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Final
 
 from abi.context import AbiState
 from abi.memory import encode_list, encode_pairs, pack_i64, pack_u64
 from abi.types import Status
 
 # Top-level names whose attributes are "<group>.<field>" in Envoy's attribute vocabulary.
-_GROUPS = frozenset(("request", "response", "source", "destination", "connection", "upstream", "xds"))
-_UINT = frozenset(("connection.id", "connection_id", "upstream.request_attempt_count", "upstream.num_endpoints"))
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_GROUPS: Final = frozenset(("request", "response", "source", "destination", "connection", "upstream", "xds"))
+_UINT: Final = frozenset(("connection.id", "connection_id", "upstream.request_attempt_count", "upstream.num_endpoints"))
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def attribute_name(segments: Sequence[bytes]) -> tuple[str, list[bytes]]:

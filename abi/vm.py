@@ -27,7 +27,7 @@ import time
 import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import wasmtime
 from mypy_extensions import mypyc_attr
@@ -90,7 +90,7 @@ _caller_export_get = _c_function(
 )
 
 crossing.init(_address_of("wasmtime_func_call_unchecked"), _address_of("wasmtime_trap_new"), MemoryAccessError)
-_MAX_NESTING = 8  # guest -> host -> guest (allocator) is 2; nothing legitimate goes deeper
+_MAX_NESTING: Final = 8  # guest -> host -> guest (allocator) is 2; nothing legitimate goes deeper
 
 
 def _address(pointer: Any) -> int:

@@ -3,13 +3,17 @@ configuration, foreign-function arguments, and 0.1.0's `proxy_get_configuration`
 
 from __future__ import annotations
 
+from typing import Final
+
 from abi.context import AbiState, Body
 from abi.exports.base import env
 from abi.types import BufferType, Status
 from abi.vm import HostFunction
 
-OK, NOT_FOUND, BAD_ARGUMENT = Status.OK, Status.NOT_FOUND, Status.BAD_ARGUMENT
-_LAST_BUFFER = max(BufferType)
+OK: Final = Status.OK
+NOT_FOUND: Final = Status.NOT_FOUND
+BAD_ARGUMENT: Final = Status.BAD_ARGUMENT
+_LAST_BUFFER: Final = max(BufferType)
 
 
 def _body(state: AbiState, buffer_type: int) -> Body | None:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import random
+from typing import Final
 
 from abi.context import AbiState
 from abi.errors import GuestTrap
@@ -11,8 +12,10 @@ from abi.exports.base import env
 from abi.types import LogLevel, Status
 from abi.vm import HostFunction
 
-OK, NOT_FOUND, BAD_ARGUMENT = Status.OK, Status.NOT_FOUND, Status.BAD_ARGUMENT
-_LOG_LEVELS = tuple(LogLevel)  # by value: constructing an enum member per log line costs ~0.5 µs
+OK: Final = Status.OK
+NOT_FOUND: Final = Status.NOT_FOUND
+BAD_ARGUMENT: Final = Status.BAD_ARGUMENT
+_LOG_LEVELS: Final = tuple(LogLevel)  # by value: constructing an enum member per log line costs ~0.5 µs
 
 
 def proxy_log(state: AbiState, level: int, ptr: int, size: int) -> int:

@@ -288,7 +288,8 @@ class HttpStream:
         else:
             status = _HEADERS_STATUS[raw]
             if status is _CONTINUE_HEADERS:
-                maps.pop(map_type, None)  # (a deferred resume may have withdrawn it already)
+                if map_type in maps:  # (a deferred resume may have withdrawn it already; `del`: pop is a generic call)
+                    del maps[map_type]
                 ctx.writable &= ~(1 << map_type)
                 return status
             if raw == 1 and self.plugin.config.allow_on_headers_stop_iteration:
@@ -422,7 +423,9 @@ class HttpStream:
                 delete = callbacks[DELETE]
                 if delete is not None and vm.contexts.get(ctx.id) is ctx:
                     vm.run(ctx, delete, (ctx.id,))
-                vm.contexts.pop(ctx.id, None)
+                contexts = vm.contexts
+                if ctx.id in contexts:
+                    del contexts[ctx.id]
         if not self._failed:
             self.plugin.stream_succeeded()
         self.state = _DONE

@@ -223,6 +223,8 @@ static void *trampoline(void *env, void *caller, val_raw *raw, size_t count) {
         Py_XDECREF(address);
         if (bound == NULL) {
             trap = host_failed(entry);
+            if (trap == NULL) /* a MemoryAccessError here is no answer of the function's: still a trap */
+                trap = trap_with("binding the guest's memory failed");
             goto done;
         }
         if (PyObject_IsTrue(bound))

@@ -57,6 +57,7 @@ MODULES = (
     "gateway/upstream/cluster.py",
     "gateway/upstream/connection.py",
     "gateway/upstream/pool.py",
+    "gateway/filters/wasm/attributes.py",
     "gateway/filters/wasm/filter.py",
     "abi/stream.py",
     "abi/plugin.py",

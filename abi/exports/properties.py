@@ -7,6 +7,7 @@ the embedder's `PluginHost.foreign_function` knows."""
 from __future__ import annotations
 
 import zlib
+from typing import Final
 
 from abi.context import AbiState
 from abi.exports.base import env
@@ -14,14 +15,16 @@ from abi.properties import lookup
 from abi.types import Status
 from abi.vm import HostFunction
 
+_OK: Final = int(Status.OK)
+
 
 def proxy_get_property(state: AbiState, path_ptr: int, path_len: int, ptr_out: int, len_out: int) -> int:
     path = state.memory.read(path_ptr, path_len)
     value = lookup(state, path)
-    if isinstance(value, Status):
-        return value
+    if not isinstance(value, bytes):
+        return value  # a Status
     state.memory.write_out_buf(value, ptr_out, len_out)
-    return Status.OK
+    return _OK
 
 
 def proxy_set_property(state: AbiState, path_ptr: int, path_len: int, value_ptr: int, value_len: int) -> int:

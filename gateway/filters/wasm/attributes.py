@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Final
 
 from gateway.core.headers import HeaderMap
 from gateway.core.stream_info import StreamInfo
@@ -73,7 +74,7 @@ def _upstream_port(info: StreamInfo) -> int | None:
     return int(port) if sep and port.isdigit() else None
 
 
-ATTRIBUTES: dict[str, Getter] = {
+ATTRIBUTES: Final[dict[str, Getter]] = {
     "request.path": lambda i: i.request_headers.path if i.request_headers is not None else None,
     "request.url_path": _url_path,
     "request.host": lambda i: i.request_headers.authority if i.request_headers is not None else None,

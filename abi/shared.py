@@ -11,8 +11,16 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Final
 
 from abi.types import Status
+
+# Plain names: an enum member looked up through its class is a generic attribute read on every call.
+_OK: Final = Status.OK
+_NOT_FOUND: Final = Status.NOT_FOUND
+_EMPTY: Final = Status.EMPTY
+_CAS_MISMATCH: Final = Status.CAS_MISMATCH
+_INTERNAL_FAILURE: Final = Status.INTERNAL_FAILURE
 
 
 @dataclass
@@ -47,13 +55,13 @@ class SharedStore:
         with self._lock:
             old = self._data.get((vm_id, key))
             if old is not None and cas and cas != old[1]:
-                return Status.CAS_MISMATCH
+                return _CAS_MISMATCH
             size = self._bytes + len(key) + len(value) - (len(key) + len(old[0]) if old else 0)
             if size > self._max_bytes:
-                return Status.INTERNAL_FAILURE
+                return _INTERNAL_FAILURE
             self._bytes = size
             self._data[(vm_id, key)] = (value, self._next_cas())
-            return Status.OK
+            return _OK
 
     def register_queue(
         self, vm_id: str, name: bytes, post: Callable[[Callable[[], None]], None], notify: Callable[[int], None]
@@ -77,24 +85,24 @@ class SharedStore:
         with self._lock:
             queue = self._by_token.get(token)
             if queue is None:
-                return Status.NOT_FOUND
+                return _NOT_FOUND
             if len(queue.items) >= self._max_queue_items or self._bytes + len(value) > self._max_bytes:
-                return Status.INTERNAL_FAILURE
+                return _INTERNAL_FAILURE
             queue.items.append(value)
             self._bytes += len(value)  # queued bytes count against the same budget as shared data
             target = queue.notify
         if target is not None:
             post, notify = target
             post(lambda: notify(token))
-        return Status.OK
+        return _OK
 
     def dequeue(self, token: int) -> bytes | Status:
         with self._lock:
             queue = self._by_token.get(token)
             if queue is None:
-                return Status.NOT_FOUND
+                return _NOT_FOUND
             if not queue.items:
-                return Status.EMPTY
+                return _EMPTY
             item = queue.items.popleft()
             self._bytes -= len(item)
             return item

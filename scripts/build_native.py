@@ -59,6 +59,7 @@ MODULES = (
     "gateway/upstream/pool.py",
     "gateway/filters/wasm/attributes.py",
     "gateway/filters/wasm/filter.py",
+    "abi/limits.py",
     "abi/stream.py",
     "abi/plugin.py",
     "abi/runtime.py",
@@ -70,6 +71,9 @@ MODULES = (
     "abi/exports/buffers.py",
     "abi/exports/control.py",
     "abi/exports/properties.py",
+    "abi/shared.py",
+    "abi/exports/shared_data.py",
+    "abi/exports/metrics.py",
 )
 # C extensions built beside them (module name = path without ".c"); each has a plain-Python twin it replaces.
 EXTENSIONS = ("abi/_crossing.c", "abi/_memory.c")

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 from abi.context import AbiState
 from abi.exports.base import env
 from abi.types import Status
 from abi.vm import HostFunction
+
+_OK: Final = Status.OK
+_NOT_FOUND: Final = Status.NOT_FOUND
 
 
 def proxy_get_shared_data(state: AbiState, key_ptr: int, key_len: int, ptr_out: int, len_out: int, cas_out: int) -> int:
     key = state.memory.read(key_ptr, key_len)
     entry = state.shared.get(state.vm_id, key)
     if entry is None:
-        return Status.NOT_FOUND
+        return _NOT_FOUND
     state.memory.write_out_buf(entry[0], ptr_out, len_out)
     state.memory.write_u32(cas_out, entry[1])
-    return Status.OK
+    return _OK
 
 
 def proxy_set_shared_data(state: AbiState, key_ptr: int, key_len: int, value_ptr: int, value_len: int, cas: int) -> int:
@@ -28,10 +33,10 @@ def proxy_register_shared_queue(state: AbiState, name_ptr: int, name_len: int, t
     name = state.memory.read(name_ptr, name_len)
     root = state.root()
     if root is None:
-        return Status.NOT_FOUND
+        return _NOT_FOUND
     token = state.shared.register_queue(state.vm_id, name, root.host.post, state.queue_notifier(root))
     state.memory.write_u32(token_out, token)
-    return Status.OK
+    return _OK
 
 
 def proxy_resolve_shared_queue(
@@ -41,9 +46,9 @@ def proxy_resolve_shared_queue(
     name = state.memory.read(name_ptr, name_len)
     token = state.shared.resolve_queue(vm_id, name)
     if token is None:
-        return Status.NOT_FOUND
+        return _NOT_FOUND
     state.memory.write_u32(token_out, token)
-    return Status.OK
+    return _OK
 
 
 def proxy_enqueue_shared_queue(state: AbiState, token: int, value_ptr: int, value_len: int) -> int:
@@ -55,7 +60,7 @@ def proxy_dequeue_shared_queue(state: AbiState, token: int, ptr_out: int, len_ou
     if isinstance(item, Status):
         return item
     state.memory.write_out_buf(item, ptr_out, len_out)
-    return Status.OK
+    return _OK
 
 
 FUNCTIONS: list[HostFunction] = [

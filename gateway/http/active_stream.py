@@ -23,7 +23,7 @@ from gateway.core.clock import monotonic
 from gateway.core.flags import ResponseFlag
 from gateway.core.headers import HeaderMap
 from gateway.core.stream_info import StreamInfo
-from gateway.filters.api import DownstreamWatermarkCallbacks, HttpFilter, RouteEntry
+from gateway.filters.api import DownstreamWatermarkCallbacks, HttpFilter, RouteEntry, StreamFilterCallbacks
 from gateway.http.filter_chain import FilterChain
 from gateway.http.filter_hooks import COMPLETES, DECODES, DESTROYS, ENCODES, LOGS, hooks_of
 from gateway.http.header_policy import mutate_response_headers
@@ -51,15 +51,10 @@ def _noop_trailers(trailers: HeaderMap) -> None:
     pass
 
 
-class ActiveStream:
+class ActiveStream(StreamFilterCallbacks):
     __slots__ = (
         "_conn",
-        "stream_id",
         "info",
-        "stream_info",
-        "loop",
-        "decoder_buffer_limit",
-        "encoder_buffer_limit",
         "filters",
         "_hooks",
         "decoder",
@@ -79,7 +74,7 @@ class ActiveStream:
     def __init__(self, conn: HttpConnection, stream_id: int, info: StreamInfo) -> None:
         self._conn = conn
         settings = conn.settings
-        # StreamFilterCallbacks' read-only values, as plain attributes: the router reads them per request.
+        # StreamFilterCallbacks' read-only values.
         self.stream_id = stream_id
         self.info = self.stream_info = info
         self.loop = conn.loop
@@ -179,10 +174,6 @@ class ActiveStream:
             self._terminal.decode_trailers(trailers)
 
     # -- StreamFilterCallbacks --
-    @property
-    def request_headers(self) -> HeaderMap | None:
-        return self.info.request_headers
-
     def route(self) -> RouteEntry | None:
         route = self._route
         if route is None:

@@ -12,7 +12,7 @@ from gateway.core.errors import ResetReason
 from gateway.core.flags import ResponseFlag
 from gateway.core.headers import HeaderMap
 from gateway.core.stream_info import ConnectionInfo, StreamInfo
-from gateway.filters.api import DownstreamWatermarkCallbacks, RouteEntry
+from gateway.filters.api import DownstreamWatermarkCallbacks, RouteEntry, StreamFilterCallbacks
 from gateway.filters.router import RouterFactory, RouteTable
 from gateway.filters.router.filter import Router
 from gateway.stats.store import Store
@@ -28,14 +28,16 @@ class LocalReply:
     flag: ResponseFlag
 
 
-class FakeCallbacks:
+class FakeCallbacks(StreamFilterCallbacks):
     """The connection manager's side of one stream, recording what the router does to it. Like the real one, a
     local reply after response headers went out turns into a reset."""
 
     def __init__(self, table: RouteTable, loop: asyncio.AbstractEventLoop, buffer_limit: int = 1 << 20) -> None:
         self.table = table
-        self._loop = loop
-        self.info = StreamInfo(ConnectionInfo(1, ("10.1.2.3", 40000), ("127.0.0.1", 10000)))
+        self.stream_id = 1
+        self.loop = loop
+        self.info = self.stream_info = StreamInfo(ConnectionInfo(1, ("10.1.2.3", 40000), ("127.0.0.1", 10000)))
+        self.decoder_buffer_limit = self.encoder_buffer_limit = buffer_limit
         self.local_replies: list[LocalReply] = []
         self.informational: list[HeaderMap] = []
         self.response_headers: HeaderMap | None = None
@@ -45,39 +47,14 @@ class FakeCallbacks:
         self.resets: list[tuple[ResponseFlag, str]] = []
         self.watermark_callbacks: list[DownstreamWatermarkCallbacks] = []
         self.decoder_paused = 0
-        self._buffer_limit = buffer_limit
 
     # -- what the router reads --
-    @property
-    def stream_id(self) -> int:
-        return 1
-
-    @property
-    def stream_info(self) -> StreamInfo:
-        return self.info
-
-    @property
-    def loop(self) -> asyncio.AbstractEventLoop:
-        return self._loop
-
-    @property
-    def request_headers(self) -> HeaderMap | None:
-        return self.info.request_headers
-
     def route(self) -> RouteEntry | None:
         headers = self.info.request_headers
         return self.table.route(headers) if headers is not None else None
 
     def clear_route_cache(self) -> None:
         pass
-
-    @property
-    def decoder_buffer_limit(self) -> int:
-        return self._buffer_limit
-
-    @property
-    def encoder_buffer_limit(self) -> int:
-        return self._buffer_limit
 
     def continue_decoding(self) -> None:
         pass
@@ -121,7 +98,7 @@ class FakeCallbacks:
         self.response_headers = headers
         self.response_end = end_stream
 
-    def encode_data(self, data: bytearray, end_stream: bool) -> None:
+    def encode_data(self, data: bytes | bytearray, end_stream: bool) -> None:
         self.body += data
         self.response_end = end_stream
 

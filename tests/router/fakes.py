@@ -4,7 +4,7 @@ a cluster whose pool the test drives by hand, and the upstream stream it hands o
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from gateway.config.model import RouteConfiguration
 from gateway.config.model import Router as RouterConfig
@@ -16,7 +16,7 @@ from gateway.filters.api import DownstreamWatermarkCallbacks, RouteEntry, Stream
 from gateway.filters.router import RouterFactory, RouteTable
 from gateway.filters.router.filter import Router
 from gateway.stats.store import Store
-from gateway.upstream.api import Cancellable, Cluster, LoadBalancerContext, UpstreamCallbacks
+from gateway.upstream.api import Cancellable, Cluster, LoadBalancerContext, UpstreamCallbacks, UpstreamStream
 
 
 @dataclass
@@ -125,17 +125,18 @@ class FakeCallbacks(StreamFilterCallbacks):
         return self.local_replies[0]
 
 
-@dataclass
-class FakeStream:
+class FakeStream(UpstreamStream):
     """An upstream stream that records what the router writes."""
 
-    host_address: str = "10.0.0.9:8080"
-    local_address: str = "10.0.0.1:33333"
-    hostname: str = ""
-    sent: list[tuple[str, object, bool]] = field(default_factory=list)
-    was_reset: bool = False
-    read_disabled: int = 0
-    timeouts: int = 0
+    hostname = ""  # a test sets its own
+
+    def __init__(self) -> None:
+        self.host_address = "10.0.0.9:8080"
+        self.local_address = "10.0.0.1:33333"
+        self.sent: list[tuple[str, object, bool]] = []
+        self.was_reset = False
+        self.read_disabled = 0
+        self.timeouts = 0
 
     def send_headers(self, headers: HeaderMap, end_stream: bool) -> None:
         self.sent.append(("headers", headers.copy(), end_stream))
@@ -170,24 +171,16 @@ class Pending:
         self.cancelled = True
 
 
-class FakeCluster:
+class FakeCluster(Cluster):
     """A cluster whose pool answers when the test says so (or at once, with ``ready_at_once``)."""
 
     def __init__(self, name: str, ready_at_once: bool = True) -> None:
-        self._name = name
+        self.name = self.stat_name = name
         self.ready_at_once = ready_at_once
         self.callbacks: UpstreamCallbacks | None = None
         self.pending: Pending | None = None
         self.stream = FakeStream()
         self.lb_contexts: list[LoadBalancerContext] = []
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def stat_name(self) -> str:
-        return self._name
 
     def new_stream(self, callbacks: UpstreamCallbacks, lb_context: LoadBalancerContext) -> Cancellable | None:
         self.callbacks = callbacks

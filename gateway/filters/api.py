@@ -50,24 +50,26 @@ class TrailersStatus(IntEnum):
     STOP_ITERATION = 1
 
 
-class RouteEntry(Protocol):
-    """What filters may ask of the route chosen for a stream; the router defines the concrete type."""
+class RouteEntry:
+    """What filters may ask of the route chosen for a stream; the router's ``RouteMatch`` extends it (a base class,
+    not a Protocol: the connection manager's reads of it are then direct)."""
 
-    @property
-    def name(self) -> str: ...
+    __slots__ = ("name", "cluster_name", "idle_timeout", "upgrade_map")
 
-    @property
-    def cluster_name(self) -> str: ...
+    name: str
+    cluster_name: str
+    # The route's stream idle timeout (seconds); None leaves the connection manager's, 0 disables.
+    idle_timeout: float | None
+    # Upgrade types (lowercase) the route enables or disables, overriding the connection manager's.
+    upgrade_map: Mapping[str, bool]
 
-    @property
-    def idle_timeout(self) -> float | None:
-        """The route's stream idle timeout (seconds); None leaves the connection manager's, 0 disables."""
-        ...
 
-    @property
-    def upgrade_map(self) -> Mapping[str, bool]:
-        """Upgrade types (lowercase) the route enables or disables, overriding the connection manager's."""
-        ...
+@mypyc_attr(allow_interpreted_subclasses=True)
+class RouteResolver:
+    """What resolves a stream's request headers to its route (the router's ``RouteTable``)."""
+
+    def route(self, headers: HeaderMap) -> RouteEntry | None:
+        raise NotImplementedError
 
 
 class DownstreamWatermarkCallbacks(Protocol):

@@ -178,7 +178,7 @@ class ActiveStream(StreamFilterCallbacks):
         route = self._route
         if route is None:
             headers = self.info.request_headers
-            resolved = self._conn.settings.route_resolver(headers) if headers is not None else None
+            resolved = self._conn.settings.route_resolver.route(headers) if headers is not None else None
             self._route = route = _NO_ROUTE if resolved is None else resolved
             if resolved is not None:
                 self.info.route_name = resolved.name

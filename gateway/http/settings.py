@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Protocol
 
 from gateway.codec.api import CodecLimits
-from gateway.core.headers import HeaderMap
 from gateway.core.stream_info import StreamInfo
-from gateway.filters.api import FilterFactory, RouteEntry
+from gateway.filters.api import FilterFactory, RouteResolver
 
 
 class ServerHeaderTransformation(Enum):
@@ -21,9 +20,6 @@ class ServerHeaderTransformation(Enum):
 
 class AccessLogSink(Protocol):
     def log(self, info: StreamInfo) -> None: ...
-
-
-RouteResolver = Callable[[HeaderMap], RouteEntry | None]
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ from gateway.core.flags import ResponseFlag
 from gateway.core.headers import HeaderMap
 from gateway.core.stream_info import StreamInfo
 from gateway.filters.api import DownstreamWatermarkCallbacks, HttpFilter, RouteEntry, StreamFilterCallbacks
-from gateway.http.filter_chain import FilterChain
+from gateway.http.filter_chain import ChainEnd, FilterChain
 from gateway.http.filter_hooks import COMPLETES, DECODES, DESTROYS, ENCODES, LOGS, hooks_of
 from gateway.http.header_policy import mutate_response_headers
 from gateway.http.local_reply import local_reply_headers
@@ -39,16 +39,44 @@ _REQUEST_TOO_LARGE: Final = "request_payload_too_large"
 _RESPONSE_TOO_LARGE: Final = "response_payload_too_large"
 
 
-def _noop_headers(headers: HeaderMap, end_stream: bool) -> None:
-    """The decode path ends at the router, which consumes every part itself."""
+class _DecodeEnd(ChainEnd):
+    """The decode chain's end: the router, its last filter, consumed every part already."""
+
+    __slots__ = ("_stream",)
+
+    def __init__(self, stream: ActiveStream) -> None:
+        self._stream = stream
+
+    def overflow(self) -> None:
+        self._stream._request_too_large()
+
+    def watermark(self, above: bool) -> None:
+        self._stream._conn.read_disable_for_stream(above)
 
 
-def _noop_data(data: bytearray, end_stream: bool) -> None:
-    pass
+class _EncodeEnd(ChainEnd):
+    """The encode chain's end: the codec, through the stream."""
 
+    __slots__ = ("_stream",)
 
-def _noop_trailers(trailers: HeaderMap) -> None:
-    pass
+    def __init__(self, stream: ActiveStream) -> None:
+        self._stream = stream
+
+    def headers(self, headers: HeaderMap, end_stream: bool) -> None:
+        self._stream._write_headers(headers, end_stream)
+
+    def data(self, data: bytearray, end_stream: bool) -> None:
+        self._stream._write_data(data, end_stream)
+
+    def trailers(self, trailers: HeaderMap) -> None:
+        self._stream._write_trailers(trailers)
+
+    def overflow(self) -> None:
+        self._stream._response_too_large()
+
+    def watermark(self, above: bool) -> None:
+        # A filter holding the response past the limit: the producer must stop, as for a slow downstream.
+        self._stream.on_downstream_watermark(above)
 
 
 class ActiveStream(StreamFilterCallbacks):
@@ -90,17 +118,7 @@ class ActiveStream(StreamFilterCallbacks):
         self.decoder: FilterChain | None = None
         self._terminal: HttpFilter | None = None
         if before_last & DECODES:
-            self.decoder = FilterChain(
-                filters,
-                True,
-                _noop_headers,
-                _noop_data,
-                _noop_trailers,
-                settings.buffer_limit,
-                self._request_too_large,
-                conn.read_disable_for_stream,
-                terminal=True,
-            )
+            self.decoder = FilterChain(filters, True, _DecodeEnd(self), settings.buffer_limit, terminal=True)
         elif last & DECODES:
             self._terminal = filters[-1]
         self.encoder = self._new_encoder() if self._hooks & ENCODES else None
@@ -117,16 +135,7 @@ class ActiveStream(StreamFilterCallbacks):
             f.set_callbacks(self)
 
     def _new_encoder(self) -> FilterChain:
-        return FilterChain(
-            self.filters[::-1],
-            False,
-            self._write_headers,
-            self._write_data,
-            self._write_trailers,
-            self._conn.settings.buffer_limit,
-            self._response_too_large,
-            self._encoder_watermark,
-        )
+        return FilterChain(self.filters[::-1], False, _EncodeEnd(self), self._conn.settings.buffer_limit)
 
     # -- input from the connection --
     def decode_headers(self, headers: HeaderMap, end_stream: bool) -> None:
@@ -318,10 +327,6 @@ class ActiveStream(StreamFilterCallbacks):
                 callbacks.on_above_write_buffer_high_watermark()
             else:
                 callbacks.on_below_write_buffer_low_watermark()
-
-    def _encoder_watermark(self, above: bool) -> None:
-        # A filter holding the response past the limit: the producer must stop, as for a slow downstream.
-        self.on_downstream_watermark(above)
 
     # -- buffer overflows --
     def _request_too_large(self) -> None:

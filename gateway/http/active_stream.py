@@ -403,8 +403,9 @@ class ActiveStream(StreamFilterCallbacks):
         self.done = True
         info = self.info
         end = info.end_monotonic = info.last_downstream_tx_byte or monotonic()
-        for handle in self._timers or ():
-            handle.cancel()
+        if self._timers is not None:
+            for handle in self._timers:
+                handle.cancel()
         conn = self._conn
         stats = conn.stats
         code = info.response_code

@@ -21,7 +21,6 @@ for the watermark statuses, its ``watermark(True)`` to pause the source until th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Final
 
 from mypy_extensions import mypyc_attr
@@ -81,7 +80,7 @@ class FilterChain:
 
     def __init__(
         self,
-        filters: Sequence[HttpFilter],
+        filters: list[HttpFilter],
         decode: bool,
         end: ChainEnd,
         buffer_limit: int,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Protocol
@@ -25,9 +24,10 @@ class AccessLogSink(Protocol):
 @dataclass(frozen=True, slots=True)
 class HcmSettings:
     stat_prefix: str
-    filter_factories: Sequence[FilterFactory]
+    # Tuples, not Sequences: iterated per stream, and the compiled build iterates a tuple without a generic iterator.
+    filter_factories: tuple[FilterFactory, ...]
     route_resolver: RouteResolver
-    access_logs: Sequence[AccessLogSink] = ()
+    access_logs: tuple[AccessLogSink, ...] = ()
     codec_backend: str = "httptools"
     codec_limits: CodecLimits = field(default_factory=CodecLimits)
     server_name: bytes = b"gateway"

@@ -82,7 +82,7 @@ class StreamInfo:
         self.response_trailers: HeaderMap | None = None
         self.response_code = response_code
         self.response_code_details = ""
-        self.response_flags: int = ResponseFlag.NONE
+        self.response_flags = 0  # ResponseFlag bits (not ResponseFlag.NONE: an enum attribute lookup per request)
         self.bytes_received = 0
         self.bytes_sent = 0
         self.route_name = ""

@@ -50,24 +50,26 @@ class TrailersStatus(IntEnum):
     STOP_ITERATION = 1
 
 
-class RouteEntry(Protocol):
-    """What filters may ask of the route chosen for a stream; the router defines the concrete type."""
+class RouteEntry:
+    """What filters may ask of the route chosen for a stream; the router's ``RouteMatch`` extends it (a base class,
+    not a Protocol: the connection manager's reads of it are then direct)."""
 
-    @property
-    def name(self) -> str: ...
+    __slots__ = ("name", "cluster_name", "idle_timeout", "upgrade_map")
 
-    @property
-    def cluster_name(self) -> str: ...
+    name: str
+    cluster_name: str
+    # The route's stream idle timeout (seconds); None leaves the connection manager's, 0 disables.
+    idle_timeout: float | None
+    # Upgrade types (lowercase) the route enables or disables, overriding the connection manager's.
+    upgrade_map: Mapping[str, bool]
 
-    @property
-    def idle_timeout(self) -> float | None:
-        """The route's stream idle timeout (seconds); None leaves the connection manager's, 0 disables."""
-        ...
 
-    @property
-    def upgrade_map(self) -> Mapping[str, bool]:
-        """Upgrade types (lowercase) the route enables or disables, overriding the connection manager's."""
-        ...
+@mypyc_attr(allow_interpreted_subclasses=True)
+class RouteResolver:
+    """What resolves a stream's request headers to its route (the router's ``RouteTable``)."""
+
+    def route(self, headers: HeaderMap) -> RouteEntry | None:
+        raise NotImplementedError
 
 
 class DownstreamWatermarkCallbacks(Protocol):
@@ -79,42 +81,46 @@ class DownstreamWatermarkCallbacks(Protocol):
     def on_below_write_buffer_low_watermark(self) -> None: ...
 
 
-class StreamFilterCallbacks(Protocol):
-    """What the connection manager offers each filter of one stream."""
+@mypyc_attr(allow_interpreted_subclasses=True)  # the connection manager's stream implements it; test stand-ins too
+class StreamFilterCallbacks:
+    """What the connection manager offers each filter of one stream.
+
+    A base class rather than a Protocol: compiled filters (the router) then call the stream's methods and read its
+    values directly, where a call through a Protocol is a generic Python method call. Implementations set the
+    values below and override every method.
+    """
+
+    __slots__ = ("stream_id", "stream_info", "loop", "decoder_buffer_limit", "encoder_buffer_limit")
+
+    stream_id: int
+    stream_info: StreamInfo
+    loop: asyncio.AbstractEventLoop
+    decoder_buffer_limit: int
+    encoder_buffer_limit: int
 
     @property
-    def stream_id(self) -> int: ...
-
-    @property
-    def stream_info(self) -> StreamInfo: ...
-
-    @property
-    def loop(self) -> asyncio.AbstractEventLoop: ...
-
-    @property
-    def request_headers(self) -> HeaderMap | None: ...
+    def request_headers(self) -> HeaderMap | None:
+        return self.stream_info.request_headers
 
     def route(self) -> RouteEntry | None:
         """The route for the current request headers, resolved once and cached until ``clear_route_cache``."""
-        ...
+        raise NotImplementedError
 
-    def clear_route_cache(self) -> None: ...
+    def clear_route_cache(self) -> None:
+        raise NotImplementedError
 
     # -- decode path --
     def continue_decoding(self) -> None:
         """Resume a decode path this filter stopped; held headers, buffered data and trailers move on."""
-        ...
+        raise NotImplementedError
 
     def decoding_buffer(self) -> bytearray | None:
         """The request body buffered at this filter so far (None when nothing is buffered)."""
-        ...
+        raise NotImplementedError
 
     def add_decoded_data(self, data: bytes) -> None:
         """Append to the buffered request body (for a filter that rewrites it while stopped)."""
-        ...
-
-    @property
-    def decoder_buffer_limit(self) -> int: ...
+        raise NotImplementedError
 
     def send_local_reply(
         self,
@@ -127,42 +133,46 @@ class StreamFilterCallbacks(Protocol):
     ) -> None:
         """Answer the stream from here; the reply runs through the encode path of the filters before this one.
         Ends the decode path: no later decode hook of any filter runs."""
-        ...
+        raise NotImplementedError
 
     # -- encode path, entered by the filter that produces the response (the router) --
-    def encode_1xx_headers(self, headers: HeaderMap) -> None: ...
+    def encode_1xx_headers(self, headers: HeaderMap) -> None:
+        raise NotImplementedError
 
-    def encode_headers(self, headers: HeaderMap, end_stream: bool) -> None: ...
+    def encode_headers(self, headers: HeaderMap, end_stream: bool) -> None:
+        raise NotImplementedError
 
     def encode_data(self, data: bytes | bytearray, end_stream: bool) -> None:
         """Filters that encode see a bytearray they may change; bytes are copied into one only for them."""
-        ...
+        raise NotImplementedError
 
-    def encode_trailers(self, trailers: HeaderMap) -> None: ...
+    def encode_trailers(self, trailers: HeaderMap) -> None:
+        raise NotImplementedError
 
-    def continue_encoding(self) -> None: ...
+    def continue_encoding(self) -> None:
+        raise NotImplementedError
 
-    def encoding_buffer(self) -> bytearray | None: ...
+    def encoding_buffer(self) -> bytearray | None:
+        raise NotImplementedError
 
-    def add_encoded_data(self, data: bytes) -> None: ...
-
-    @property
-    def encoder_buffer_limit(self) -> int: ...
+    def add_encoded_data(self, data: bytes) -> None:
+        raise NotImplementedError
 
     # -- stream control --
     def reset_stream(self, flag: ResponseFlag = ResponseFlag.LOCAL_RESET, details: str = "") -> None:
         """Abort the stream; the downstream sees a reset (HTTP/1.1: the connection closes)."""
-        ...
+        raise NotImplementedError
 
     def on_decoder_filter_above_write_buffer_high_watermark(self) -> None:
         """The filter's destination for request data (the upstream) is full: stop reading the downstream."""
-        ...
+        raise NotImplementedError
 
-    def on_decoder_filter_below_write_buffer_low_watermark(self) -> None: ...
+    def on_decoder_filter_below_write_buffer_low_watermark(self) -> None:
+        raise NotImplementedError
 
     def add_downstream_watermark_callbacks(self, callbacks: DownstreamWatermarkCallbacks) -> None:
         """Have ``callbacks`` told when the downstream's write buffer passes its high and low marks."""
-        ...
+        raise NotImplementedError
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)  # compiled with the hot path; filters in plain Python extend it

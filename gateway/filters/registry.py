@@ -36,7 +36,7 @@ Builder = Callable[[object, str, FactoryContext], FilterFactory]
 
 
 def _router(config: object, path: str, ctx: FactoryContext) -> FilterFactory:
-    from gateway.filters.router.factory import RouterFactory
+    from gateway.filters.router.filter import RouterFactory
 
     assert isinstance(config, Router)
     return RouterFactory(config, ctx.cluster_manager, ctx.stats, ctx.stat_prefix)

@@ -23,8 +23,8 @@ from gateway.core.clock import monotonic
 from gateway.core.flags import ResponseFlag
 from gateway.core.headers import HeaderMap
 from gateway.core.stream_info import StreamInfo
-from gateway.filters.api import DownstreamWatermarkCallbacks, HttpFilter, RouteEntry
-from gateway.http.filter_chain import FilterChain
+from gateway.filters.api import DownstreamWatermarkCallbacks, HttpFilter, RouteEntry, StreamFilterCallbacks
+from gateway.http.filter_chain import ChainEnd, FilterChain
 from gateway.http.filter_hooks import COMPLETES, DECODES, DESTROYS, ENCODES, LOGS, hooks_of
 from gateway.http.header_policy import mutate_response_headers
 from gateway.http.local_reply import local_reply_headers
@@ -39,27 +39,50 @@ _REQUEST_TOO_LARGE: Final = "request_payload_too_large"
 _RESPONSE_TOO_LARGE: Final = "response_payload_too_large"
 
 
-def _noop_headers(headers: HeaderMap, end_stream: bool) -> None:
-    """The decode path ends at the router, which consumes every part itself."""
+class _DecodeEnd(ChainEnd):
+    """The decode chain's end: the router, its last filter, consumed every part already."""
+
+    __slots__ = ("_stream",)
+
+    def __init__(self, stream: ActiveStream) -> None:
+        self._stream = stream
+
+    def overflow(self) -> None:
+        self._stream._request_too_large()
+
+    def watermark(self, above: bool) -> None:
+        self._stream._conn.read_disable_for_stream(above)
 
 
-def _noop_data(data: bytearray, end_stream: bool) -> None:
-    pass
+class _EncodeEnd(ChainEnd):
+    """The encode chain's end: the codec, through the stream."""
+
+    __slots__ = ("_stream",)
+
+    def __init__(self, stream: ActiveStream) -> None:
+        self._stream = stream
+
+    def headers(self, headers: HeaderMap, end_stream: bool) -> None:
+        self._stream._write_headers(headers, end_stream)
+
+    def data(self, data: bytearray, end_stream: bool) -> None:
+        self._stream._write_data(data, end_stream)
+
+    def trailers(self, trailers: HeaderMap) -> None:
+        self._stream._write_trailers(trailers)
+
+    def overflow(self) -> None:
+        self._stream._response_too_large()
+
+    def watermark(self, above: bool) -> None:
+        # A filter holding the response past the limit: the producer must stop, as for a slow downstream.
+        self._stream.on_downstream_watermark(above)
 
 
-def _noop_trailers(trailers: HeaderMap) -> None:
-    pass
-
-
-class ActiveStream:
+class ActiveStream(StreamFilterCallbacks):
     __slots__ = (
         "_conn",
-        "stream_id",
         "info",
-        "stream_info",
-        "loop",
-        "decoder_buffer_limit",
-        "encoder_buffer_limit",
         "filters",
         "_hooks",
         "decoder",
@@ -79,7 +102,7 @@ class ActiveStream:
     def __init__(self, conn: HttpConnection, stream_id: int, info: StreamInfo) -> None:
         self._conn = conn
         settings = conn.settings
-        # StreamFilterCallbacks' read-only values, as plain attributes: the router reads them per request.
+        # StreamFilterCallbacks' read-only values.
         self.stream_id = stream_id
         self.info = self.stream_info = info
         self.loop = conn.loop
@@ -95,17 +118,7 @@ class ActiveStream:
         self.decoder: FilterChain | None = None
         self._terminal: HttpFilter | None = None
         if before_last & DECODES:
-            self.decoder = FilterChain(
-                filters,
-                True,
-                _noop_headers,
-                _noop_data,
-                _noop_trailers,
-                settings.buffer_limit,
-                self._request_too_large,
-                conn.read_disable_for_stream,
-                terminal=True,
-            )
+            self.decoder = FilterChain(filters, True, _DecodeEnd(self), settings.buffer_limit, terminal=True)
         elif last & DECODES:
             self._terminal = filters[-1]
         self.encoder = self._new_encoder() if self._hooks & ENCODES else None
@@ -122,16 +135,7 @@ class ActiveStream:
             f.set_callbacks(self)
 
     def _new_encoder(self) -> FilterChain:
-        return FilterChain(
-            self.filters[::-1],
-            False,
-            self._write_headers,
-            self._write_data,
-            self._write_trailers,
-            self._conn.settings.buffer_limit,
-            self._response_too_large,
-            self._encoder_watermark,
-        )
+        return FilterChain(self.filters[::-1], False, _EncodeEnd(self), self._conn.settings.buffer_limit)
 
     # -- input from the connection --
     def decode_headers(self, headers: HeaderMap, end_stream: bool) -> None:
@@ -179,15 +183,11 @@ class ActiveStream:
             self._terminal.decode_trailers(trailers)
 
     # -- StreamFilterCallbacks --
-    @property
-    def request_headers(self) -> HeaderMap | None:
-        return self.info.request_headers
-
     def route(self) -> RouteEntry | None:
         route = self._route
         if route is None:
             headers = self.info.request_headers
-            resolved = self._conn.settings.route_resolver(headers) if headers is not None else None
+            resolved = self._conn.settings.route_resolver.route(headers) if headers is not None else None
             self._route = route = _NO_ROUTE if resolved is None else resolved
             if resolved is not None:
                 self.info.route_name = resolved.name
@@ -328,10 +328,6 @@ class ActiveStream:
             else:
                 callbacks.on_below_write_buffer_low_watermark()
 
-    def _encoder_watermark(self, above: bool) -> None:
-        # A filter holding the response past the limit: the producer must stop, as for a slow downstream.
-        self.on_downstream_watermark(above)
-
     # -- buffer overflows --
     def _request_too_large(self) -> None:
         self.send_local_reply(413, b"Payload Too Large", details=_REQUEST_TOO_LARGE)
@@ -407,8 +403,9 @@ class ActiveStream:
         self.done = True
         info = self.info
         end = info.end_monotonic = info.last_downstream_tx_byte or monotonic()
-        for handle in self._timers or ():
-            handle.cancel()
+        if self._timers is not None:
+            for handle in self._timers:
+                handle.cancel()
         conn = self._conn
         stats = conn.stats
         code = info.response_code

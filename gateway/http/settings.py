@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Protocol
 
 from gateway.codec.api import CodecLimits
-from gateway.core.headers import HeaderMap
 from gateway.core.stream_info import StreamInfo
-from gateway.filters.api import FilterFactory, RouteEntry
+from gateway.filters.api import FilterFactory, RouteResolver
 
 
 class ServerHeaderTransformation(Enum):
@@ -23,15 +21,13 @@ class AccessLogSink(Protocol):
     def log(self, info: StreamInfo) -> None: ...
 
 
-RouteResolver = Callable[[HeaderMap], RouteEntry | None]
-
-
 @dataclass(frozen=True, slots=True)
 class HcmSettings:
     stat_prefix: str
-    filter_factories: Sequence[FilterFactory]
+    # Tuples, not Sequences: iterated per stream, and the compiled build iterates a tuple without a generic iterator.
+    filter_factories: tuple[FilterFactory, ...]
     route_resolver: RouteResolver
-    access_logs: Sequence[AccessLogSink] = ()
+    access_logs: tuple[AccessLogSink, ...] = ()
     codec_backend: str = "httptools"
     codec_limits: CodecLimits = field(default_factory=CodecLimits)
     server_name: bytes = b"gateway"

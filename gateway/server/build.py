@@ -153,7 +153,7 @@ def _hcm_settings(
     return HcmSettings(
         stat_prefix=hcm.stat_prefix,
         filter_factories=tuple(factories),
-        route_resolver=table.route,
+        route_resolver=table,
         access_logs=tuple(access_logs),
         codec_backend=http1_codec,
         codec_limits=CodecLimits(max_headers_kb=hcm.max_request_headers_kb, max_headers_count=common.max_headers_count),

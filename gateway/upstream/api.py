@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from mypy_extensions import mypyc_attr
+
 from gateway.core.errors import ResetReason
 from gateway.core.flags import ResponseFlag
 from gateway.core.headers import HeaderMap
@@ -28,41 +30,46 @@ class LoadBalancerContext:
         self.downstream_address = downstream_address
 
 
-class UpstreamStream(Protocol):
-    """One request on an upstream connection, given by the pool once a connection is ready."""
+@mypyc_attr(allow_interpreted_subclasses=True)  # the pool's streams implement it; test stand-ins too
+class UpstreamStream:
+    """One request on an upstream connection, given by the pool once a connection is ready.
 
-    @property
-    def host_address(self) -> str:
-        """``ip:port`` of the host serving this stream (``%UPSTREAM_HOST%``)."""
-        ...
+    A base class rather than a Protocol, as ``Cluster`` below: the router's calls on it are then direct rather
+    than generic Python method calls. Implementations set the addresses and override every method.
+    """
 
-    @property
-    def local_address(self) -> str: ...
+    __slots__ = ("host_address", "local_address")
+
+    host_address: str  # ``ip:port`` of the host serving this stream (``%UPSTREAM_HOST%``)
+    local_address: str
 
     @property
     def hostname(self) -> str:
         """The host's name (the endpoint's ``hostname``, or the DNS name it was resolved from); may be empty."""
-        ...
+        raise NotImplementedError
 
-    def send_headers(self, headers: HeaderMap, end_stream: bool) -> None: ...
+    def send_headers(self, headers: HeaderMap, end_stream: bool) -> None:
+        raise NotImplementedError
 
-    def send_data(self, data: bytes | bytearray, end_stream: bool) -> None: ...
+    def send_data(self, data: bytes | bytearray, end_stream: bool) -> None:
+        raise NotImplementedError
 
-    def send_trailers(self, trailers: HeaderMap) -> None: ...
+    def send_trailers(self, trailers: HeaderMap) -> None:
+        raise NotImplementedError
 
     def reset(self) -> None:
         """Abandon the stream; its connection is closed rather than reused."""
-        ...
+        raise NotImplementedError
 
     def read_disable(self, disabled: bool) -> None:
         """Stop/resume reading the response (backpressure from a slow downstream). Counted, as Envoy's
         readDisable: each ``True`` needs its ``False``."""
-        ...
+        raise NotImplementedError
 
     def record_timeout(self) -> None:
         """The router's (per-try) timeout fired for this stream: counts the host's ``rq_timeout``. Call it
         before ``reset()``."""
-        ...
+        raise NotImplementedError
 
 
 class UpstreamCallbacks(Protocol):
@@ -103,27 +110,27 @@ class Cancellable(Protocol):
     def cancel(self) -> None: ...
 
 
-class Cluster(Protocol):
-    @property
-    def name(self) -> str: ...
+@mypyc_attr(allow_interpreted_subclasses=True)
+class Cluster:
+    """What the router asks of a cluster. Implementations set the names and override every method."""
 
-    @property
-    def stat_name(self) -> str:
-        """The name its stats go under, ``cluster.<stat_name>.``: ``alt_stat_name`` when set, else ``name``."""
-        ...
+    __slots__ = ("name", "stat_name")
+
+    name: str
+    stat_name: str  # the name its stats go under, ``cluster.<stat_name>.``: ``alt_stat_name`` when set, else ``name``
 
     def new_stream(self, callbacks: UpstreamCallbacks, lb_context: LoadBalancerContext) -> Cancellable | None:
         """Start acquiring a stream; None when the callbacks were already called (ready or failed)."""
-        ...
+        raise NotImplementedError
 
     def try_acquire_retry(self) -> bool:
         """Take a slot of the max_retries circuit breaker before retrying; False when none is left (counted as
         ``upstream_rq_retry_overflow``): do not retry. Each True is paired with one ``release_retry()``."""
-        ...
+        raise NotImplementedError
 
     def release_retry(self) -> None:
         """The retry that held a slot has ended (its stream finished, failed or was reset)."""
-        ...
+        raise NotImplementedError
 
 
 class ClusterManager(Protocol):

@@ -11,7 +11,7 @@ from typing import Final
 from gateway.config.model import HealthStatus
 from gateway.core.errors import ResetReason
 from gateway.core.flags import ResponseFlag
-from gateway.upstream.api import Cancellable, HostView, LoadBalancerContext, UpstreamCallbacks
+from gateway.upstream.api import Cancellable, Cluster, HostView, LoadBalancerContext, UpstreamCallbacks
 from gateway.upstream.breakers import CircuitBreakers
 from gateway.upstream.host import Host
 from gateway.upstream.pool import Http1Pool, PoolContext
@@ -22,28 +22,20 @@ from gateway.upstream.stats import ClusterStats
 UNHEALTHY: Final = frozenset((HealthStatus.UNHEALTHY, HealthStatus.DRAINING, HealthStatus.TIMEOUT))
 
 
-class ClusterImpl:
+class ClusterImpl(Cluster):
     """Implements ``api.Cluster`` (for the router) and ``api.ClusterView`` (for the admin)."""
 
-    __slots__ = ("_name", "_stat_name", "ctx", "stats", "breakers", "priority_set", "_hosts", "_draining")
+    __slots__ = ("ctx", "stats", "breakers", "priority_set", "_hosts", "_draining")
 
     def __init__(self, name: str, stat_name: str, ctx: PoolContext, priority_set: PrioritySet) -> None:
-        self._name = name
-        self._stat_name = stat_name
+        self.name = name
+        self.stat_name = stat_name
         self.ctx = ctx
         self.stats: ClusterStats = ctx.stats
         self.breakers: CircuitBreakers = ctx.breakers
         self.priority_set = priority_set
         self._hosts: list[Host] = []
         self._draining: list[Http1Pool] = []  # pools of departed hosts, until their last connection closes
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def stat_name(self) -> str:
-        return self._stat_name
 
     # -- api.Cluster ------------------------------------------------------------------------------------------
 

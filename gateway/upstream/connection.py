@@ -38,7 +38,7 @@ from gateway.core.events import (
 )
 from gateway.core.headers import HeaderMap
 from gateway.core.write_batch import BATCH
-from gateway.upstream.api import UpstreamCallbacks
+from gateway.upstream.api import UpstreamCallbacks, UpstreamStream
 
 if TYPE_CHECKING:
     from gateway.upstream.pool import Http1Pool
@@ -51,15 +51,13 @@ class State(Enum):
     CLOSED = 3
 
 
-class UpstreamRequest:
-    """One request/response exchange on a connection (implements ``api.UpstreamStream``)."""
+class UpstreamRequest(UpstreamStream):
+    """One request/response exchange on a connection."""
 
     __slots__ = (
         "_conn",
         "callbacks",
         "stream_id",
-        "host_address",
-        "local_address",
         "request_complete",
         "status",
         "_read_disabled",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gateway.core.headers import HeaderMap
 from gateway.filters.api import DataStatus, HeadersStatus, HttpFilter, TrailersStatus
-from gateway.http.filter_chain import FilterChain
+from gateway.http.filter_chain import ChainEnd, FilterChain
 
 
 class Recorder(HttpFilter):
@@ -37,26 +37,29 @@ class Recorder(HttpFilter):
         return TrailersStatus(self._trailers.pop(0)) if self._trailers else TrailersStatus.CONTINUE
 
 
-class Sink:
+class Sink(ChainEnd):
     def __init__(self, log: list[str]) -> None:
         self.log = log
         self.overflows = 0
         self.watermarks: list[bool] = []
 
     def chain(self, filters: list[HttpFilter], limit: int = 1 << 20) -> FilterChain:
-        return FilterChain(
-            filters,
-            True,
-            lambda h, e: self.log.append(f"sink:H{'e' if e else ''}"),
-            lambda d, e: self.log.append(f"sink:D({bytes(d).decode()}){'e' if e else ''}"),
-            lambda t: self.log.append("sink:T"),
-            limit,
-            self._overflow,
-            self.watermarks.append,
-        )
+        return FilterChain(filters, True, self, limit)
 
-    def _overflow(self) -> None:
+    def headers(self, headers: HeaderMap, end_stream: bool) -> None:
+        self.log.append(f"sink:H{'e' if end_stream else ''}")
+
+    def data(self, data: bytearray, end_stream: bool) -> None:
+        self.log.append(f"sink:D({bytes(data).decode()}){'e' if end_stream else ''}")
+
+    def trailers(self, trailers: HeaderMap) -> None:
+        self.log.append("sink:T")
+
+    def overflow(self) -> None:
         self.overflows += 1
+
+    def watermark(self, above: bool) -> None:
+        self.watermarks.append(above)
 
 
 def _headers() -> HeaderMap:

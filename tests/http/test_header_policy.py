@@ -6,13 +6,13 @@ import uuid
 
 from gateway.core.headers import HeaderMap
 from gateway.core.stream_info import ConnectionInfo, StreamInfo
-from gateway.filters.api import HttpFilter
+from gateway.filters.api import HttpFilter, RouteResolver
 from gateway.http.header_policy import mutate_request_headers, mutate_response_headers, new_request_id
 from gateway.http.settings import HcmSettings, ServerHeaderTransformation
 
 
 def _settings(**kw: object) -> HcmSettings:
-    return HcmSettings(stat_prefix="t", filter_factories=(HttpFilter,), route_resolver=lambda h: None, **kw)  # type: ignore[arg-type]
+    return HcmSettings(stat_prefix="t", filter_factories=(HttpFilter,), route_resolver=RouteResolver(), **kw)  # type: ignore[arg-type]
 
 
 def _info() -> StreamInfo:

@@ -4,7 +4,7 @@ a cluster whose pool the test drives by hand, and the upstream stream it hands o
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from gateway.config.model import RouteConfiguration
 from gateway.config.model import Router as RouterConfig
@@ -12,11 +12,11 @@ from gateway.core.errors import ResetReason
 from gateway.core.flags import ResponseFlag
 from gateway.core.headers import HeaderMap
 from gateway.core.stream_info import ConnectionInfo, StreamInfo
-from gateway.filters.api import DownstreamWatermarkCallbacks, RouteEntry
+from gateway.filters.api import DownstreamWatermarkCallbacks, RouteEntry, StreamFilterCallbacks
 from gateway.filters.router import RouterFactory, RouteTable
 from gateway.filters.router.filter import Router
 from gateway.stats.store import Store
-from gateway.upstream.api import Cancellable, Cluster, LoadBalancerContext, UpstreamCallbacks
+from gateway.upstream.api import Cancellable, Cluster, LoadBalancerContext, UpstreamCallbacks, UpstreamStream
 
 
 @dataclass
@@ -28,14 +28,16 @@ class LocalReply:
     flag: ResponseFlag
 
 
-class FakeCallbacks:
+class FakeCallbacks(StreamFilterCallbacks):
     """The connection manager's side of one stream, recording what the router does to it. Like the real one, a
     local reply after response headers went out turns into a reset."""
 
     def __init__(self, table: RouteTable, loop: asyncio.AbstractEventLoop, buffer_limit: int = 1 << 20) -> None:
         self.table = table
-        self._loop = loop
-        self.info = StreamInfo(ConnectionInfo(1, ("10.1.2.3", 40000), ("127.0.0.1", 10000)))
+        self.stream_id = 1
+        self.loop = loop
+        self.info = self.stream_info = StreamInfo(ConnectionInfo(1, ("10.1.2.3", 40000), ("127.0.0.1", 10000)))
+        self.decoder_buffer_limit = self.encoder_buffer_limit = buffer_limit
         self.local_replies: list[LocalReply] = []
         self.informational: list[HeaderMap] = []
         self.response_headers: HeaderMap | None = None
@@ -45,39 +47,14 @@ class FakeCallbacks:
         self.resets: list[tuple[ResponseFlag, str]] = []
         self.watermark_callbacks: list[DownstreamWatermarkCallbacks] = []
         self.decoder_paused = 0
-        self._buffer_limit = buffer_limit
 
     # -- what the router reads --
-    @property
-    def stream_id(self) -> int:
-        return 1
-
-    @property
-    def stream_info(self) -> StreamInfo:
-        return self.info
-
-    @property
-    def loop(self) -> asyncio.AbstractEventLoop:
-        return self._loop
-
-    @property
-    def request_headers(self) -> HeaderMap | None:
-        return self.info.request_headers
-
     def route(self) -> RouteEntry | None:
         headers = self.info.request_headers
         return self.table.route(headers) if headers is not None else None
 
     def clear_route_cache(self) -> None:
         pass
-
-    @property
-    def decoder_buffer_limit(self) -> int:
-        return self._buffer_limit
-
-    @property
-    def encoder_buffer_limit(self) -> int:
-        return self._buffer_limit
 
     def continue_decoding(self) -> None:
         pass
@@ -121,7 +98,7 @@ class FakeCallbacks:
         self.response_headers = headers
         self.response_end = end_stream
 
-    def encode_data(self, data: bytearray, end_stream: bool) -> None:
+    def encode_data(self, data: bytes | bytearray, end_stream: bool) -> None:
         self.body += data
         self.response_end = end_stream
 
@@ -148,17 +125,18 @@ class FakeCallbacks:
         return self.local_replies[0]
 
 
-@dataclass
-class FakeStream:
+class FakeStream(UpstreamStream):
     """An upstream stream that records what the router writes."""
 
-    host_address: str = "10.0.0.9:8080"
-    local_address: str = "10.0.0.1:33333"
-    hostname: str = ""
-    sent: list[tuple[str, object, bool]] = field(default_factory=list)
-    was_reset: bool = False
-    read_disabled: int = 0
-    timeouts: int = 0
+    hostname = ""  # a test sets its own
+
+    def __init__(self) -> None:
+        self.host_address = "10.0.0.9:8080"
+        self.local_address = "10.0.0.1:33333"
+        self.sent: list[tuple[str, object, bool]] = []
+        self.was_reset = False
+        self.read_disabled = 0
+        self.timeouts = 0
 
     def send_headers(self, headers: HeaderMap, end_stream: bool) -> None:
         self.sent.append(("headers", headers.copy(), end_stream))
@@ -193,24 +171,16 @@ class Pending:
         self.cancelled = True
 
 
-class FakeCluster:
+class FakeCluster(Cluster):
     """A cluster whose pool answers when the test says so (or at once, with ``ready_at_once``)."""
 
     def __init__(self, name: str, ready_at_once: bool = True) -> None:
-        self._name = name
+        self.name = self.stat_name = name
         self.ready_at_once = ready_at_once
         self.callbacks: UpstreamCallbacks | None = None
         self.pending: Pending | None = None
         self.stream = FakeStream()
         self.lb_contexts: list[LoadBalancerContext] = []
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def stat_name(self) -> str:
-        return self._name
 
     def new_stream(self, callbacks: UpstreamCallbacks, lb_context: LoadBalancerContext) -> Cancellable | None:
         self.callbacks = callbacks

@@ -134,6 +134,7 @@ def test_first_matching_route_wins_and_query_is_ignored_for_paths() -> None:
         )
     )
     assert _cluster(table, path="/api/health?verbose=1") == "exact"
+    assert _cluster(table, path="/api/health#top") == "exact"
     assert _cluster(table, path="/api/v2/users?x=1") == "regex"
     assert _cluster(table, path="/api/other") == "api"
     assert _cluster(table, path="/static/app.js") == "sep"

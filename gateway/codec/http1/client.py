@@ -93,6 +93,10 @@ class Http1ClientCodec:
         "_out",
         "_parser",
         "_parser_factory",
+        "_feed",
+        "_status_code",
+        "_http_version",
+        "_handles_head",
         "_remaining",
         "_req_done",
         "_req_mode",
@@ -142,7 +146,16 @@ class Http1ClientCodec:
         self._feed_start = 0
         self._head_start = 0
         self._parser_factory = parser_factory
-        self._parser = parser_factory(self)
+        self._new_parser()
+
+    def _new_parser(self) -> None:
+        # What is called per message is kept bound here: through the Protocol-typed parser, every call would be a
+        # generic method call (a lookup on the parser's type).
+        parser = self._parser = self._parser_factory(self)
+        self._feed: Callable[[bytes], bytes | None] = parser.feed
+        self._status_code: Callable[[], int] = parser.status_code
+        self._http_version: Callable[[], str] = parser.http_version
+        self._handles_head = parser.handles_head
 
     def next_stream_id(self) -> int:
         stream_id = self._next_id
@@ -223,7 +236,7 @@ class Http1ClientCodec:
         self._keep_alive = True
         self._eof_body = False
         self._informational = 0
-        if self._parser.handles_head:
+        if self._handles_head:
             self._parser.expect_response(method, upgrade)
         else:
             self._head_buf = bytearray() if self._head else None
@@ -306,12 +319,11 @@ class Http1ClientCodec:
             self._head_buf += data
         fed = self._feed_start = self._fed
         self._fed = fed + len(data)
-        parser = self._parser
         try:
             try:
-                tail = parser.feed(data)
-            except parser.errors as error:
-                tail = parser.failed(error, data)
+                tail = self._feed(data)
+            except self._parser.errors as error:
+                tail = self._parser.failed(error, data)
             if self._fields and self._over_limits():
                 raise _upstream_error("response headers too large")  # a head (or trailers) still arriving
         except SkipBody:
@@ -354,7 +366,7 @@ class Http1ClientCodec:
         if not buf.endswith(b"\r\n\r\n") or ends != self._informational + 1:
             self._broken = True
             self._stopped = True
-        self._parser = self._parser_factory(self)  # the old one stopped mid-message
+        self._new_parser()  # the old one stopped mid-message
 
     # -- parser callbacks --
     def on_message_begin(self) -> None:
@@ -390,9 +402,8 @@ class Http1ClientCodec:
                     chunked = True
                 else:
                     conn = value if conn is None else conn + b"," + value
-        parser = self._parser
-        code = parser.status_code()
-        version = parser.http_version()
+        code = self._status_code()
+        version = self._http_version()
         if version != "1.1" and version != "1.0":
             raise _upstream_error("unsupported HTTP version")
         status = _STATUS.get(code)

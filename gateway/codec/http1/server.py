@@ -108,6 +108,9 @@ class Http1ServerCodec:
         "_out",
         "_parser",
         "_parser_factory",
+        "_feed",
+        "_http_version",
+        "_method",
         "_parsing",
         "_queue",
         "_raw",
@@ -155,7 +158,16 @@ class Http1ServerCodec:
         self._feed_start = 0
         self._head_start = 0
         self._parser_factory = parser_factory
-        self._parser = parser_factory(self)
+        self._new_parser()
+
+    def _new_parser(self) -> RequestParser:
+        # What is called per message is kept bound here: through the Protocol-typed parser, every call would be a
+        # generic method call (a lookup on the parser's type).
+        parser = self._parser = self._parser_factory(self)
+        self._feed: Callable[[bytes], bytes | None] = parser.feed
+        self._http_version: Callable[[], str] = parser.http_version
+        self._method: Callable[[], bytes] = parser.method
+        return parser
 
     # -- input --
     def receive_data(self, data: bytes) -> list[StreamEvent]:
@@ -175,14 +187,14 @@ class Http1ServerCodec:
         try:
             while True:
                 try:
-                    tail = parser.feed(data)
+                    tail = self._feed(data)
                 except parser.errors as error:
                     tail = parser.failed(error, data)
                 if tail is None or not self._upgrade_declined:
                     break
                 # llhttp stopped after an Upgrade head the codec declined (h2c): read on with a fresh parser.
                 self._upgrade_declined = False
-                parser = self._parser = self._parser_factory(self)
+                parser = self._new_parser()
                 data = tail
             if (self._fields or self._url_parts) and self._over_limits():
                 raise CodecError("request headers too large", 431)  # a head (or trailers) still arriving
@@ -278,8 +290,7 @@ class Http1ServerCodec:
                     conn = value if conn is None else conn + b"," + value
                 else:
                     up = value
-        parser = self._parser
-        version = parser.http_version()
+        version = self._http_version()
         if version == "1.1":
             http11 = True
         elif version == "1.0":
@@ -289,7 +300,7 @@ class Http1ServerCodec:
         self.protocol = "HTTP/1.1" if http11 else "HTTP/1.0"
         if chunked and cl is not None:
             raise CodecError("both content-length and transfer-encoding")
-        method = parser.method()
+        method = self._method()
         if method == b"CONNECT":
             raise CodecError("CONNECT is not supported")
         tokens = connection_tokens(conn) if conn is not None else ()

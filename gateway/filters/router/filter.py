@@ -7,28 +7,28 @@ Per stream: ``decode_headers`` resolves the route and, for an upstream route, fi
 before response headers it becomes a 504 ``upstream request timeout`` (UT), after them a reset. Failures before
 response headers become a local reply with Envoy's body, flag and details; after them the downstream is reset.
 ``x-envoy-upstream-service-time`` is the time from the end of the downstream request to the response headers.
+``RouterFactory`` makes the Router of each stream and holds what they share.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
+from gateway.config.model import Router as RouterConfig
 from gateway.core.clock import monotonic
 from gateway.core.errors import ResetReason
 from gateway.core.flags import ResponseFlag
 from gateway.core.headers import HeaderMap
 from gateway.core.stream_info import StreamInfo
 from gateway.filters.api import DataStatus, HeadersStatus, HttpFilter, TrailersStatus
-from gateway.filters.router.stats import ClusterRouterStats, RouteStats
+from gateway.filters.router.stats import ClusterRouterStats, RouterStats, RouteStats, StatsCache
 from gateway.filters.router.table import CompiledRoute, RouteMatch
-from gateway.filters.router.timeouts import TimeoutQueue
+from gateway.filters.router.timeouts import RouteTimeouts, TimeoutQueue
 from gateway.filters.router.upstream_request import State, UpstreamRequest
-from gateway.upstream.api import LoadBalancerContext, UpstreamStream
-
-if TYPE_CHECKING:
-    from gateway.filters.router.factory import RouterFactory
+from gateway.stats.store import Store
+from gateway.upstream.api import Cluster, ClusterManager, LoadBalancerContext, UpstreamStream
 
 _STOP: Final = HeadersStatus.STOP_ITERATION
 _TAKEN: Final = DataStatus.STOP_ITERATION_NO_BUFFER
@@ -62,6 +62,49 @@ def reset_details(phase: str, reason: ResetReason, detail: str) -> str:
     """Envoy's response code details for an upstream reset: ``<phase>{<reason>[,<detail>]}``, spaces as ``_``."""
     inner = f"{reason.value},{detail}" if detail else reason.value
     return _SPACES.sub("_", f"{phase}{{{inner}}}")
+
+
+class RouterFactory:
+    """``envoy.filters.http.router``'s factory for one connection manager, built once at config time; calling it
+    makes the Router of one stream (``filters.api.FilterFactory``). It holds the state every Router of the
+    connection manager shares and reads per request (compiled with the filter: reads of it are direct).
+
+    ``stat_prefix`` is the connection manager's: the router's own stats live under ``http.<stat_prefix>.``.
+    """
+
+    __slots__ = (
+        "cluster_manager",
+        "stats",
+        "stats_cache",
+        "dynamic_stats",
+        "suppress_envoy_headers",
+        "respect_expected_rq_timeout",
+        "timeouts",
+        "clusters",
+    )
+
+    def __init__(self, config: RouterConfig, cluster_manager: ClusterManager, store: Store, stat_prefix: str) -> None:
+        self.cluster_manager = cluster_manager
+        self.stats = RouterStats(store.scope(f"http.{stat_prefix}."))
+        self.stats_cache = StatsCache(store)
+        self.dynamic_stats = config.dynamic_stats
+        self.suppress_envoy_headers = config.suppress_envoy_headers
+        self.respect_expected_rq_timeout = config.respect_expected_rq_timeout
+        self.timeouts = RouteTimeouts()
+        # Cluster name -> the cluster and its router stats, filled on first use. The cluster manager's clusters
+        # are fixed for the life of a config (no CDS), so a found cluster stays valid; unknown names are not kept.
+        self.clusters: dict[str, tuple[Cluster, ClusterRouterStats]] = {}
+
+    def __call__(self) -> Router:
+        return Router(self)
+
+    def cluster(self, name: str) -> tuple[Cluster, ClusterRouterStats] | None:
+        """``clusters[name]``, looked up and kept on a miss; None for an unknown cluster."""
+        cluster = self.cluster_manager.get(name)
+        if cluster is None:
+            return None
+        found = self.clusters[name] = (cluster, self.stats_cache.cluster(cluster.stat_name))
+        return found
 
 
 class Router(HttpFilter):

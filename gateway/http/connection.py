@@ -81,6 +81,7 @@ class HttpConnection:
         "_codec",
         "_stream",
         "_flush_scheduled",
+        "_flush_later",
         "_closing",
         "_draining",
         "_started",
@@ -102,6 +103,8 @@ class HttpConnection:
         self._codec = make_server_codec(settings.codec_backend, settings.codec_limits)
         self._stream: ActiveStream | None = None
         self._flush_scheduled = False
+        # Bound once per connection, not per response (the cycle it makes, the connection's timers make already).
+        self._flush_later = self._scheduled_flush
         self._closing = False
         self._draining = False
         self._started = monotonic()
@@ -346,9 +349,9 @@ class HttpConnection:
         if not self._flush_scheduled:
             self._flush_scheduled = True
             if BATCH.depth:  # an upstream read is being handled: flush at its end (core/write_batch.py)
-                BATCH.pending.append(self._scheduled_flush)
+                BATCH.pending.append(self._flush_later)
             else:
-                self.loop.call_soon(self._scheduled_flush)
+                self.loop.call_soon(self._flush_later)
 
     def _scheduled_flush(self) -> None:
         if self._flush_scheduled:  # else a body write has flushed the headers already

@@ -23,8 +23,9 @@ _HOP_BY_HOP: Final = frozenset(
 )
 
 
-# Connection tokens that nominate no other header.
+# Connection tokens that nominate no other header, and the usual Connection values (as peers spell them) made of one.
 _NOT_NOMINATED: Final = frozenset((b"upgrade", b"close", b"keep-alive", b""))
+_USUAL_NOT_NOMINATING: Final = frozenset((b"keep-alive", b"Keep-Alive", b"close", b"Close"))
 
 
 def _strip_hop_by_hop(headers: HeaderMap, keep_upgrade: bool) -> None:
@@ -37,10 +38,12 @@ def _strip_hop_by_hop(headers: HeaderMap, keep_upgrade: bool) -> None:
         name = pairs[i][0]
         if name in _HOP_BY_HOP:
             if name == b"connection":
-                lowered = pairs[i][1].lower()
-                if lowered not in _NOT_NOMINATED:  # not the usual ``keep-alive`` or ``close``: a token list
-                    listed = {token.strip() for token in lowered.split(b",")} - _NOT_NOMINATED
-                    nominated = listed if nominated is None else nominated | listed
+                value = pairs[i][1]
+                if value not in _USUAL_NOT_NOMINATING:  # a set lookup spares lower() (a method call) the usual value
+                    lowered = value.lower()
+                    if lowered not in _NOT_NOMINATED:  # not ``keep-alive`` or ``close``: a token list
+                        listed = {token.strip() for token in lowered.split(b",")} - _NOT_NOMINATED
+                        nominated = listed if nominated is None else nominated | listed
                 del pairs[i]
             elif not _kept_anyway(pairs[i], keep_upgrade):
                 del pairs[i]

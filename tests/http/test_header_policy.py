@@ -81,6 +81,13 @@ def test_upgrade_keeps_its_headers_and_other_hop_by_hop_go() -> None:
     assert b"x-drop" not in headers and b"keep-alive" not in headers
 
 
+def test_keep_alive_or_close_in_any_spelling_goes_and_nominates_nothing() -> None:
+    for value in (b"keep-alive", b"Keep-Alive", b"close", b"Close", b"KEEP-ALIVE"):
+        headers = HeaderMap([(b":status", b"200"), (b"connection", value), (b"keep-alive", b"5"), (b"x-kept", b"1")])
+        mutate_response_headers(headers, 200, _info(), _settings())
+        assert b"connection" not in headers and b"keep-alive" not in headers and headers.get(b"x-kept") == b"1"
+
+
 def test_server_header_transformations() -> None:
     for transformation, expected in (
         (ServerHeaderTransformation.OVERWRITE, b"gateway"),

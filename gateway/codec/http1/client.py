@@ -23,12 +23,12 @@ from gateway.codec.http1.common import (
     BODY_METHODS,
     FORBIDDEN_IN_VALUE,
     FRAMING,
-    MAX_LENGTH_DIGITS,
     Pair,
     ResponseParser,
     SkipBody,
     connection_tokens,
     field_collector,
+    is_length,
     length_to_send,
     over_limits,
     parse_content_length,
@@ -394,8 +394,7 @@ class Http1ClientCodec:
                 if name == b"content-length":
                     if cl is not None:
                         raise _upstream_error("multiple content-length headers")
-                    ok = value.isdigit() and len(value) <= MAX_LENGTH_DIGITS  # the usual case without a call
-                    cl = int(value) if ok else parse_content_length(value, Source.UPSTREAM)
+                    cl = int(value) if is_length(value) else parse_content_length(value, Source.UPSTREAM)
                 elif name == b"transfer-encoding":
                     if chunked or value.lower() != b"chunked":
                         raise _upstream_error("unsupported transfer encoding")

@@ -28,13 +28,13 @@ from typing import Final
 from gateway.codec.api import CodecLimits
 from gateway.codec.http1.common import (
     FRAMING,
-    MAX_LENGTH_DIGITS,
     STATUS_LINES,
     Pair,
     RequestParser,
     connection_tokens,
     encode_head,
     field_collector,
+    is_length,
     length_to_send,
     over_limits,
     parse_content_length,
@@ -278,8 +278,7 @@ class Http1ServerCodec:
                 elif name == b"content-length":
                     if cl is not None:
                         raise CodecError("multiple content-length headers")
-                    ok = value.isdigit() and len(value) <= MAX_LENGTH_DIGITS  # the usual case without a call
-                    cl = int(value) if ok else parse_content_length(value, Source.DOWNSTREAM)
+                    cl = int(value) if is_length(value) else parse_content_length(value, Source.DOWNSTREAM)
                 elif name == b"transfer-encoding":
                     if chunked:
                         raise CodecError("multiple transfer-encoding headers", 501)
@@ -458,8 +457,7 @@ class Http1ServerCodec:
             elif cl is not None:
                 mode = _LENGTH
                 length = cl[1]
-                ok = length.isdigit() and len(length) <= MAX_LENGTH_DIGITS  # the usual case without a call
-                self._remaining = int(length) if ok else length_to_send(length)
+                self._remaining = int(length) if is_length(length) else length_to_send(length)
                 fields.append(cl)
             elif end_stream:
                 mode = _LENGTH

@@ -337,7 +337,9 @@ class ActiveStream(StreamFilterCallbacks):
             self._conn.stats.rs_too_large.inc()
             self.reset_stream(ResponseFlag.LOCAL_RESET, _RESPONSE_TOO_LARGE)
         else:
-            self._local_reply_in_progress = False
+            # The response's headers are in the encode chain already: as Envoy's sendDirectLocalReply, the 500 goes
+            # past the filters (one holding every body would hold this one too, overflow again, and so on).
+            self._local_reply_in_progress = True
             self.send_local_reply(500, b"Internal Server Error", details=_RESPONSE_TOO_LARGE)
 
     # -- the encode path's sink: the codec --

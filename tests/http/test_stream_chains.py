@@ -36,18 +36,20 @@ class NoRoutes(RouteResolver):
 
 
 class Holder(HttpFilter):
-    """Holds the request body (``decode``) or the upstream's 200 response, asking the chain to buffer the body."""
+    """Holds the request body (``decode``) or the upstream's 200 response (with ``every_response``, any response),
+    asking the chain to buffer the body."""
 
-    def __init__(self, status: DataStatus, decode: bool) -> None:
+    def __init__(self, status: DataStatus, decode: bool, every_response: bool = False) -> None:
         self._status = status
         self._decode = decode
+        self._every_response = every_response
         self._holding = False
 
     def decode_data(self, data: bytearray, end_stream: bool) -> DataStatus:
         return self._status if self._decode else DataStatus.CONTINUE
 
     def encode_headers(self, headers: HeaderMap, end_stream: bool) -> HeadersStatus:
-        self._holding = not self._decode and headers.status == 200
+        self._holding = not self._decode and (self._every_response or headers.status == 200)
         return HeadersStatus.STOP_ITERATION if self._holding else HeadersStatus.CONTINUE
 
     def encode_data(self, data: bytearray, end_stream: bool) -> DataStatus:
@@ -98,5 +100,13 @@ async def test_a_request_body_held_past_the_limit_with_a_watermark_pauses_the_cl
 
 async def test_a_response_body_held_past_the_limit_is_500() -> None:
     downstream, store = _exchange(Holder(DataStatus.STOP_ITERATION_AND_BUFFER, decode=False))
+    assert downstream.out.startswith(b"HTTP/1.1 500 ") and downstream.out.endswith(b"\r\n\r\nInternal Server Error")
+    assert store.counter("http.t.rs_too_large").value == 1
+
+
+async def test_a_filter_holding_every_response_past_the_limit_gets_the_500_past_it() -> None:
+    """The 500 for a response too large goes straight to the client (Envoy's direct local reply): through the
+    filters it would be held and overflow again, without end."""
+    downstream, store = _exchange(Holder(DataStatus.STOP_ITERATION_AND_BUFFER, decode=False, every_response=True))
     assert downstream.out.startswith(b"HTTP/1.1 500 ") and downstream.out.endswith(b"\r\n\r\nInternal Server Error")
     assert store.counter("http.t.rs_too_large").value == 1

@@ -22,6 +22,7 @@ from pathlib import Path
 # What a proxied request runs through, in the order of its life. Cold modules (config, admin, Wasm host) stay
 # Python: compiling them would cost build time and buy nothing.
 MODULES = (
+    "gateway/core/clock.py",
     "gateway/core/headers.py",
     "gateway/core/events.py",
     "gateway/core/stream_info.py",

@@ -18,7 +18,7 @@ from gateway.config.model import DataSource, Node, Wasm
 from gateway.config.model import PluginConfig as PluginConfigModel
 from gateway.core.errors import ConfigError
 from gateway.filters.api import FilterFactory
-from gateway.filters.wasm.filter import WasmFilter
+from gateway.filters.wasm.filter import WasmFilterFactory
 from gateway.filters.wasm.host import GatewayPluginHost
 from gateway.stats.store import Store
 from gateway.upstream.api import ClusterManager
@@ -104,4 +104,4 @@ def wasm_filter_factory(
         plugin.close()
     else:
         started.append(plugin)
-    return lambda: WasmFilter(plugin)
+    return WasmFilterFactory(plugin)

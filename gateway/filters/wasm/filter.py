@@ -137,6 +137,19 @@ class WasmFilter(HttpFilter, StreamHost):
         return Status.OK
 
 
+class WasmFilterFactory:
+    """One plugin's per-stream filter factory (``filters.api.FilterFactory``), a class so that it runs compiled: a
+    lambda would run as interpreted code on every stream."""
+
+    __slots__ = ("_plugin",)
+
+    def __init__(self, plugin: Plugin) -> None:
+        self._plugin = plugin
+
+    def __call__(self) -> WasmFilter:
+        return WasmFilter(self._plugin)
+
+
 def _pass_body(status: FilterDataStatus, forward: bytes | bytearray, data: bytearray) -> DataStatus:
     if status == _CONTINUE_DATA:
         if forward is not data:  # abi hands the chunk back itself when it neither held nor changed it

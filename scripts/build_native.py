@@ -77,7 +77,7 @@ MODULES = (
     "abi/exports/metrics.py",
 )
 # C extensions built beside them (module name = path without ".c"); each has a plain-Python twin it replaces.
-EXTENSIONS = ("abi/_crossing.c", "abi/_memory.c")
+EXTENSIONS = ("gateway/codec/http1/_scan.c", "abi/_crossing.c", "abi/_memory.c")
 GROUP = "gateway_native"
 
 

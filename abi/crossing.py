@@ -21,12 +21,12 @@ _CALLBACK = ctypes.CFUNCTYPE(ctypes.c_size_t, _VP, _VP, ctypes.POINTER(ctypes.c_
 
 class _Current(threading.local):
     def __init__(self) -> None:
-        self.vm: Any = None
-        self.env: Any = None
-        self.binder: Callable[[int], bool] | None = None
+        # [vm, env, binder]: items of a list cost a fraction of a thread-local's attributes.
+        self.state: list[Any] = [None, None, None]
 
 
 _current = _Current()
+_MAX_DEPTH = 8  # as abi.vm's nesting limit
 _call_unchecked: Any = None
 _memory_error: type[BaseException] = Exception
 
@@ -43,18 +43,19 @@ def init(call_unchecked: int, trap_new: int, memory_error: type[BaseException]) 
 def enter(vm: object, env: object, binder: Callable[[int], bool] | None) -> object:
     """Make `vm` current outside a guest call; `binder(caller)` runs before each host function until it returns
     True (it binds the memory of an instance still being created). Returns the token for `leave()`."""
-    token = (_current.vm, _current.env, _current.binder)
-    _current.vm, _current.env, _current.binder = vm, env, binder
+    state = _current.state
+    token = state[:]
+    state[:] = [vm, env, binder]
     return token
 
 
 def leave(token: object) -> None:
-    _current.vm, _current.env, _current.binder = token  # type: ignore[misc]
+    _current.state[:] = token  # type: ignore[call-overload]
 
 
 def current_vm() -> Any:
     """The VM whose guest runs on this thread, or None."""
-    return _current.vm
+    return _current.state[0]
 
 
 class Caller:
@@ -64,25 +65,34 @@ class Caller:
     def __init__(self, vm: object, env: object, context: int, func: int, buf: int, count: int) -> None:
         self._vm = vm
         self._env = env
-        # wasmtime_val_raw_t is 16 bytes: slot i is uint32 index 4*i.
+        # wasmtime_val_raw_t is 16 bytes: slot i is uint32 index 4*i (an i32 is read from its low half).
         self._slots = (ctypes.c_uint32 * (4 * count)).from_address(buf)
-        self._args = (_VP(context), _VP(func), _VP(buf), ctypes.c_size_t(count))
+        # One trap out-slot per nesting depth, each call's C arguments built once: a nested call must not write
+        # where an outer call's trap is read, and ctypes converts nothing when every argument is a ctypes object.
+        self._traps = [_VP() for _ in range(_MAX_DEPTH)]
+        fixed = (_VP(context), _VP(func), _VP(buf), ctypes.c_size_t(count))
+        self._calls = [(*fixed, ctypes.byref(trap)) for trap in self._traps]
+        self._depth = 0
         self._failure = (0, 0)
 
     def __call__(self, *args: int) -> int:
         slots = self._slots
         for i, value in enumerate(args):
             slots[4 * i] = value
-            slots[4 * i + 1] = 0
-        trap = _VP()  # one per call: a nested call must not write where this call's trap is read
-        saved = (_current.vm, _current.env, _current.binder)
-        _current.vm, _current.env, _current.binder = self._vm, self._env, None
+        state = _current.state
+        saved = state[:]
+        state[0], state[1], state[2] = self._vm, self._env, None
+        depth = self._depth
+        self._depth = depth + 1
         try:
-            error = _call_unchecked(*self._args, ctypes.byref(trap))
+            error = _call_unchecked(*self._calls[depth])
         finally:
-            _current.vm, _current.env, _current.binder = saved
+            self._depth = depth
+            state[:] = saved
+        trap = self._traps[depth]
         if error or trap.value:
             self._failure = (error or 0, trap.value or 0)
+            trap.value = None
             return -1
         return int(slots[0])
 
@@ -96,15 +106,15 @@ class Caller:
 # the slots as unsigned is the ABI's u32 masking).
 _I32_ENTRY = """
 def entry(env, caller, raw, count):
-    current = cell
+    state = cell.state
     try:
-        if current.binder is not None and current.binder(caller or 0):
-            current.binder = None
-        {store}impl(current.env{args})
+        if state[2] is not None and state[2](caller or 0):
+            state[2] = None
+        {store}impl(state[1]{args})
     except memory_error:
         {on_fault}
     except BaseException as exc:  # contained: becomes a trap of this VM only (a nested guest trap too)
-        return on_failure(current.vm, exc)
+        return on_failure(state[0], exc)
     return 0
 """
 
@@ -144,10 +154,11 @@ def _generic_entry(
     """Slower path for the few imports with i64/f64 values (metrics, WASI clocks, AssemblyScript seed)."""
 
     def entry(env: int | None, caller: int | None, raw: Any, count: int) -> int:
-        current = _current
+        state = _current.state
         try:
-            if current.binder is not None and current.binder(caller or 0):
-                current.binder = None
+            binder = state[2]
+            if binder is not None and binder(caller or 0):
+                state[2] = None
             address = int(ctypes.cast(raw, _VP).value or 0)
             args: list[Any] = []
             for i, kind in enumerate(params):
@@ -157,7 +168,7 @@ def _generic_entry(
                     args.append(raw[4 * i] | (raw[4 * i + 1] << 32))
                 else:
                     args.append(ctypes.c_double.from_address(address + 16 * i).value)
-            value = impl(current.env, *args)
+            value = impl(state[1], *args)
             if result == "i":
                 raw[0] = value
             elif result == "F":
@@ -166,7 +177,7 @@ def _generic_entry(
             if result == "i":
                 raw[0] = fault
         except BaseException as exc:
-            return on_failure(current.vm, exc)
+            return on_failure(state[0], exc)
         return 0
 
     return entry

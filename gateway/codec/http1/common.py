@@ -241,6 +241,15 @@ def encode_head(start_line: bytes, fields: list[Pair]) -> bytes:
     """A head we write: ``start_line`` (ours, checked, CRLF-terminated), the field lines and the empty line."""
     if not fields:
         return start_line + b"\r\n"
+    if _SCAN is not None:  # the C build's fast path; None leaves the decision to the checks
+        built: bytes | None = _SCAN.head(start_line, fields)
+        if built is not None:
+            return built
+    return _checked_head(start_line, fields)
+
+
+def _checked_head(start_line: bytes, fields: list[Pair]) -> bytes:
+    """encode_head in Python: the whole of it as plain Python, its exact checks in the compiled build."""
     parts = [start_line]
     known = _field_lines(parts, fields)
     parts.append(b"\r\n")
@@ -257,6 +266,11 @@ def request_head(method: bytes, target: bytes, fields: list[Pair]) -> bytes:
     known token, so only the slow path pays for dropping them."""
     if not fields:
         return _checked_request_head(method, target, fields)
+    target_ok = bool(target) and target.translate(_NOT_IN_TARGET) == target
+    if _SCAN is not None and target_ok and method in METHODS:  # the C build's fast path, as encode_head's
+        built: bytes | None = _SCAN.head(b" ".join((method, target, b"HTTP/1.1\r\n")), fields)
+        if built is not None:
+            return built
     parts = [method, b" ", target, b" HTTP/1.1\r\n"]
     known = _field_lines(parts, fields)
     parts.append(b"\r\n")
@@ -264,13 +278,7 @@ def request_head(method: bytes, target: bytes, fields: list[Pair]) -> bytes:
     # The head's control check covers the target too, which leaves of _TARGET's test: not empty, ASCII, no space,
     # no tab (a translate() primitive that changes only those, instead of a regex). Any doubt goes to the exact
     # checks, which raise the precise error.
-    if (
-        known
-        and method in METHODS
-        and target
-        and target.translate(_NOT_IN_TARGET) == target
-        and _CONTROL_COUNT(head) == 2 * len(fields) + 4
-    ):
+    if known and method in METHODS and target_ok and _CONTROL_COUNT(head) == 2 * len(fields) + 4:
         return head
     return _checked_request_head(method, target, fields)
 

@@ -41,10 +41,6 @@ def _write(view: memoryview, ptr: int, data: bytes | bytearray | memoryview) -> 
     view[ptr : ptr + len(data)] = data
 
 
-def _write_u32(view: memoryview, ptr: int, value: int) -> None:
-    _pack_u32(view, ptr, value)
-
-
 def _write_out(view: memoryview, ptr_out: int, address: int, len_out: int, length: int) -> None:
     _pack_u32(view, ptr_out, address)
     _pack_u32(view, len_out, length)
@@ -185,7 +181,7 @@ def _native() -> Any:
 _C: Final = _native()
 _READ: Final[Callable[[memoryview, int, int], bytes]] = _C.read if _C else _read
 _WRITE: Final[Callable[[memoryview, int, bytes | bytearray | memoryview], None]] = _C.write if _C else _write
-_WRITE_U32: Final[Callable[[memoryview, int, int], None]] = _C.write_u32 if _C else _write_u32
+_WRITE_U32: Final[Callable[[memoryview, int, int], None]] = _C.write_u32 if _C else _pack_u32
 _WRITE_OUT: Final[Callable[[memoryview, int, int, int, int], None]] = _C.write_out if _C else _write_out
 encode_pairs: Final[Callable[[Sequence[tuple[bytes, bytes]]], bytes]] = _C.encode_pairs if _C else _encode_pairs
 

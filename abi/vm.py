@@ -51,14 +51,15 @@ _VALTYPE = {"i": "i32", "I": "i64", "F": "f64"}
 _VP = ctypes.c_void_p
 
 
-def _c_function(name: str, restype: Any, *argtypes: Any) -> Any:
+def _address_of(name: str) -> int:
+    """The address of one of wasmtime's C functions."""
     address = ctypes.cast(getattr(ffi.dll, name), _VP).value
     assert address is not None, name
-    return ctypes.CFUNCTYPE(restype, *argtypes)(address)
+    return address
 
 
-def _address_of(name: str) -> int:
-    return int(ctypes.cast(getattr(ffi.dll, name), _VP).value or 0)
+def _c_function(name: str, restype: Any, *argtypes: Any) -> Any:
+    return ctypes.CFUNCTYPE(restype, *argtypes)(_address_of(name))
 
 
 _set_deadline = _c_function("wasmtime_context_set_epoch_deadline", None, _VP, ctypes.c_uint64)
@@ -555,12 +556,9 @@ class GuestFunc:
             raise vm._fail_call(self._caller.failure())
         return result
 
-    def call(self, *args: int) -> int:
-        """Run the export with `args` (i32 each); raises the VM's VmTrap if it fails (or failed before)."""
-        return self.call_with(args)
-
     def call_with(self, args: tuple[int, ...]) -> int:
-        """`call`, for hot paths: the arguments travel as one tuple (each `*args` hop would build another)."""
+        """Run the export with `args` (i32 each); raises the VM's VmTrap if it fails (or failed before). The
+        arguments travel as one tuple: each `*args` hop of the stream's path would build another."""
         vm = self._vm
         if vm.failed is not None:
             raise vm.failed
@@ -581,4 +579,5 @@ class GuestFunc:
         return result
 
     def __call__(self, *args: int) -> int:
+        """`call_with(args)`, for setup code and tests."""
         return self.call_with(args)

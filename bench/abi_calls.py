@@ -69,7 +69,7 @@ def host_calls(h: Harness, batches: int) -> list[tuple[str, float]]:
     n = 2000
     noop = vm.vm.export("noop", 1, 1)
     assert noop is not None
-    entry = median_us(lambda: [noop.call(0) for _ in range(n)], n, batches)
+    entry = median_us(lambda: [noop.call_with((0,)) for _ in range(n)], n, batches)
     rows = [("enter the guest (export call)", entry)]
     for name, label in (
         ("log", "proxy_log (TRACE, 10 bytes)"),

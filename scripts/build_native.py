@@ -19,8 +19,8 @@ import sysconfig
 import tempfile
 from pathlib import Path
 
-# What a proxied request runs through, in the order of its life. Cold modules (config, admin, Wasm host) stay
-# Python: compiling them would cost build time and buy nothing.
+# What a proxied request runs through, in the order of its life. Cold modules (config, admin, Wasm setup and
+# callouts) stay Python: compiling them would cost build time and buy nothing.
 MODULES = (
     "gateway/core/clock.py",
     "gateway/core/headers.py",

@@ -241,21 +241,30 @@ def encode_head(start_line: bytes, fields: list[Pair]) -> bytes:
     """A head we write: ``start_line`` (ours, checked, CRLF-terminated), the field lines and the empty line."""
     if not fields:
         return start_line + b"\r\n"
-    if _SCAN is not None:  # the C build's fast path; None leaves the decision to the checks
+    head = _usual_head(start_line, fields)
+    return head if head is not None else _checked_head(start_line, fields)
+
+
+def _usual_head(start_line: bytes, fields: list[Pair]) -> bytes | None:
+    """The head when nothing in it is unusual (every name a known token, no control character but our line ends),
+    else None: the exact checks then decide. In C when the build is there (``_scan.head``)."""
+    if _SCAN is not None:
         built: bytes | None = _SCAN.head(start_line, fields)
-        if built is not None:
-            return built
-    return _checked_head(start_line, fields)
-
-
-def _checked_head(start_line: bytes, fields: list[Pair]) -> bytes:
-    """encode_head in Python: the whole of it as plain Python, its exact checks in the compiled build."""
+        return built
     parts = [start_line]
     known = _field_lines(parts, fields)
     parts.append(b"\r\n")
     head = b"".join(parts)
-    # _sound's control check inline (this runs for every message); _sound decides when the names are new.
-    if (not known or _CONTROL_COUNT(head) != 2 * len(fields) + 4) and not _sound(head, fields, len(fields) + 2):
+    return head if known and _CONTROL_COUNT(head) == 2 * len(fields) + 4 else None
+
+
+def _checked_head(start_line: bytes, fields: list[Pair]) -> bytes:
+    """encode_head's exact checks: names may be tokens not seen before; anything else is refused."""
+    parts = [start_line]
+    _field_lines(parts, fields)
+    parts.append(b"\r\n")
+    head = b"".join(parts)
+    if not _sound(head, fields, len(fields) + 2):
         raise _refused(fields)
     return head
 
@@ -264,22 +273,13 @@ def request_head(method: bytes, target: bytes, fields: list[Pair]) -> bytes:
     """An HTTP/1.1 request head, refusing a request line or fields that would split or corrupt it. Pseudo-header
     fields (``:name``) are left out: callers pass a map's fields unfiltered, as a pseudo-header name is never a
     known token, so only the slow path pays for dropping them."""
-    if not fields:
-        return _checked_request_head(method, target, fields)
-    target_ok = bool(target) and target.translate(_NOT_IN_TARGET) == target
-    if _SCAN is not None and target_ok and method in METHODS:  # the C build's fast path, as encode_head's
-        built: bytes | None = _SCAN.head(b" ".join((method, target, b"HTTP/1.1\r\n")), fields)
-        if built is not None:
-            return built
-    parts = [method, b" ", target, b" HTTP/1.1\r\n"]
-    known = _field_lines(parts, fields)
-    parts.append(b"\r\n")
-    head = b"".join(parts)
     # The head's control check covers the target too, which leaves of _TARGET's test: not empty, ASCII, no space,
     # no tab (a translate() primitive that changes only those, instead of a regex). Any doubt goes to the exact
     # checks, which raise the precise error.
-    if known and method in METHODS and target_ok and _CONTROL_COUNT(head) == 2 * len(fields) + 4:
-        return head
+    if fields and target and method in METHODS and target.translate(_NOT_IN_TARGET) == target:
+        head = _usual_head(b" ".join((method, target, b"HTTP/1.1\r\n")), fields)
+        if head is not None:
+            return head
     return _checked_request_head(method, target, fields)
 
 
